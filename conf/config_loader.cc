@@ -1,0 +1,276 @@
+#include "conf/config_loader.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "conf/yaml_reader.h"
+
+namespace turnpike::conf {
+namespace {
+
+// Keys that exist in the schema (and are validated) but whose feature is not
+// built yet. Setting one is an error, never silently ignored.
+void notSupportedYet(YamlReader& r, const YAML::Node& node, const std::string& path,
+                     std::string_view arrives_with) {
+  r.error(node, path, "not supported yet (" + std::string(arrives_with) + ")");
+}
+
+constexpr std::string_view kWithTurn = "arrives with TURN allocations and authentication";
+constexpr std::string_view kWithTls = "arrives with the TLS transport";
+constexpr std::string_view kWithOps = "arrives with metrics and the admin API";
+
+void readServer(YamlReader& r, const YAML::Node& node, const std::string& path,
+                ServerConfig& out) {
+  r.map(node, path,
+        {
+            {"software", [&](auto& n, auto& p) { r.string(n, p, out.software); }},
+            {"shutdown_grace", [&](auto& n, auto& p) { r.duration(n, p, out.shutdown_grace); }},
+            {"tcp_idle_timeout",
+             [&](auto& n, auto& p) {
+               if (r.duration(n, p, out.tcp_idle_timeout) &&
+                   out.tcp_idle_timeout < std::chrono::seconds{1}) {
+                 r.error(n, p, "must be at least 1s");
+               }
+             }},
+        });
+}
+
+void readListen(YamlReader& r, const YAML::Node& node, const std::string& path,
+                ListenConfig& out) {
+  r.map(node, path,
+        {
+            {"udp", [&](auto& n, auto& p) { r.endpointList(n, p, out.udp); }},
+            {"tcp", [&](auto& n, auto& p) { r.endpointList(n, p, out.tcp); }},
+            {"tls",
+             [&](auto& n, auto& p) {
+               if (r.endpointList(n, p, out.tls) && !out.tls.empty()) {
+                 notSupportedYet(r, n, p, kWithTls);
+               }
+             }},
+        });
+}
+
+void readRelayAddress(YamlReader& r, const YAML::Node& node, const std::string& path,
+                      RelayAddress& out) {
+  const auto ip = [&](const YAML::Node& n, const std::string& p, std::string& field) {
+    if (r.string(n, p, field) && !isIpAddress(field)) {
+      r.error(n, p, "\"" + field + "\" is not an IP address");
+    }
+  };
+  r.map(node, path,
+        {
+            {"bind", [&](auto& n, auto& p) { ip(n, p, out.bind); }},
+            {"external", [&](auto& n, auto& p) { ip(n, p, out.external); }},
+        });
+  if (node.IsMap() && !node["bind"]) {
+    r.error(node, path + ".bind", "is required");
+  }
+}
+
+void readPorts(YamlReader& r, const YAML::Node& node, const std::string& path, PortRange& out) {
+  std::uint64_t v = 0;
+  r.map(node, path,
+        {
+            {"min",
+             [&](auto& n, auto& p) {
+               if (r.integer(n, p, 1024, 65535, v)) out.min = static_cast<std::uint16_t>(v);
+             }},
+            {"max",
+             [&](auto& n, auto& p) {
+               if (r.integer(n, p, 1024, 65535, v)) out.max = static_cast<std::uint16_t>(v);
+             }},
+        });
+  if (out.min > out.max) {
+    r.error(node, path, "min " + std::to_string(out.min) + " is above max " +
+                            std::to_string(out.max));
+  }
+}
+
+void readPeers(YamlReader& r, const YAML::Node& node, const std::string& path, PeerPolicy& out) {
+  r.map(node, path,
+        {
+            {"allow_loopback", [&](auto& n, auto& p) { r.boolean(n, p, out.allow_loopback); }},
+            {"allow", [&](auto& n, auto& p) { r.cidrList(n, p, out.allow); }},
+            {"deny", [&](auto& n, auto& p) { r.cidrList(n, p, out.deny); }},
+        });
+}
+
+void readWorkers(YamlReader& r, const YAML::Node& node, const std::string& path,
+                 unsigned& out) {
+  if (node.IsScalar() && node.Scalar() == "auto") {
+    out = 0;
+    return;
+  }
+  std::uint64_t v = 0;
+  if (node.IsScalar() && r.integer(node, path, 1, 256, v)) {
+    out = static_cast<unsigned>(v);
+  } else if (!node.IsScalar()) {
+    r.error(node, path, "expected \"auto\" or a number of workers");
+  }
+}
+
+void readRelay(YamlReader& r, const YAML::Node& node, const std::string& path,
+               RelayConfig& out) {
+  r.map(node, path,
+        {
+            {"addresses",
+             [&](auto& n, auto& p) {
+               r.sequence(n, p, [&](const YAML::Node& item, const std::string& ip) {
+                 RelayAddress a;
+                 readRelayAddress(r, item, ip, a);
+                 out.addresses.push_back(a);
+               });
+               notSupportedYet(r, n, p, kWithTurn);
+             }},
+            {"ports",
+             [&](auto& n, auto& p) {
+               readPorts(r, n, p, out.ports);
+               notSupportedYet(r, n, p, kWithTurn);
+             }},
+            {"workers", [&](auto& n, auto& p) { readWorkers(r, n, p, out.workers); }},
+            {"peers",
+             [&](auto& n, auto& p) {
+               readPeers(r, n, p, out.peers);
+               notSupportedYet(r, n, p, kWithTurn);
+             }},
+        });
+}
+
+void readAuth(YamlReader& r, const YAML::Node& node, const std::string& path, AuthConfig& out) {
+  r.map(node, path,
+        {
+            {"rest_secrets",
+             [&](auto& n, auto& p) {
+               r.stringList(n, p, out.rest_secrets);
+               notSupportedYet(r, n, p, kWithTurn);
+             }},
+            {"static_users",
+             [&](auto& n, auto& p) {
+               if (!n.IsMap() && !n.IsNull()) {
+                 r.error(n, p, "expected a mapping of user name to password");
+               }
+               notSupportedYet(r, n, p, kWithTurn);
+             }},
+        });
+}
+
+void readTls(YamlReader& r, const YAML::Node& node, const std::string& path, TlsConfig& out) {
+  r.map(node, path,
+        {
+            {"certificate", [&](auto& n, auto& p) { r.string(n, p, out.certificate); }},
+            {"private_key", [&](auto& n, auto& p) { r.string(n, p, out.private_key); }},
+        });
+  notSupportedYet(r, node, path, kWithTls);
+}
+
+void readLog(YamlReader& r, const YAML::Node& node, const std::string& path, LogConfig& out) {
+  r.map(node, path,
+        {
+            {"level",
+             [&](auto& n, auto& p) {
+               static const std::vector<std::pair<std::string, LogLevel>> kLevels = {
+                   {"trace", LogLevel::Trace}, {"debug", LogLevel::Debug},
+                   {"info", LogLevel::Info},   {"warn", LogLevel::Warn},
+                   {"error", LogLevel::Error}, {"critical", LogLevel::Critical},
+                   {"off", LogLevel::Off}};
+               std::string s;
+               if (!r.string(n, p, s)) return;
+               for (const auto& [name, level] : kLevels) {
+                 if (name == s) {
+                   out.level = level;
+                   return;
+                 }
+               }
+               r.error(n, p, "\"" + s + "\" is not one of trace, debug, info, warn, error, "
+                                        "critical, off");
+             }},
+            {"format",
+             [&](auto& n, auto& p) {
+               std::string s;
+               if (!r.string(n, p, s)) return;
+               if (s == "text") {
+                 out.format = LogFormat::Text;
+               } else if (s == "json") {
+                 out.format = LogFormat::Json;
+               } else {
+                 r.error(n, p, "\"" + s + "\" is not one of text, json");
+               }
+             }},
+        });
+}
+
+void readListenOnly(YamlReader& r, const YAML::Node& node, const std::string& path,
+                    std::optional<Endpoint>& out) {
+  r.map(node, path,
+        {
+            {"listen",
+             [&](auto& n, auto& p) {
+               Endpoint e;
+               if (r.endpoint(n, p, e)) out = e;
+               notSupportedYet(r, n, p, kWithOps);
+             }},
+        });
+}
+
+void readRoot(YamlReader& r, const YAML::Node& root, Config& config) {
+  r.map(root, "",
+        {
+            {"server", [&](auto& n, auto& p) { readServer(r, n, p, config.server); }},
+            {"listen", [&](auto& n, auto& p) { readListen(r, n, p, config.listen); }},
+            {"realm",
+             [&](auto& n, auto& p) {
+               if (r.string(n, p, config.realm)) notSupportedYet(r, n, p, kWithTurn);
+             }},
+            {"auth", [&](auto& n, auto& p) { readAuth(r, n, p, config.auth); }},
+            {"relay", [&](auto& n, auto& p) { readRelay(r, n, p, config.relay); }},
+            {"tls", [&](auto& n, auto& p) { readTls(r, n, p, config.tls); }},
+            {"metrics", [&](auto& n, auto& p) { readListenOnly(r, n, p, config.metrics_listen); }},
+            {"control", [&](auto& n, auto& p) { readListenOnly(r, n, p, config.control_listen); }},
+            {"log", [&](auto& n, auto& p) { readLog(r, n, p, config.log); }},
+        });
+  if (config.listen.udp.empty() && config.listen.tcp.empty()) {
+    r.error(root["listen"], "listen", "no udp or tcp listen address: the server would do nothing");
+  }
+}
+
+}  // namespace
+
+std::string ConfigError::toString() const {
+  std::string s = path;
+  if (line > 0) {
+    s += ": line " + std::to_string(line);
+  }
+  return s + ": " + message;
+}
+
+LoadResult loadConfig(std::string_view yaml_text) {
+  LoadResult result;
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml_text));
+  } catch (const YAML::Exception& e) {
+    result.errors.push_back(ConfigError{"(yaml)", e.mark.line + 1, e.msg});
+    return result;
+  }
+  Config config;
+  YamlReader reader(result.errors);
+  readRoot(reader, root, config);
+  if (result.errors.empty()) {
+    result.config = std::move(config);
+  }
+  return result;
+}
+
+LoadResult loadConfigFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    LoadResult result;
+    result.errors.push_back(ConfigError{path, 0, "cannot be read"});
+    return result;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return loadConfig(text.str());
+}
+
+}  // namespace turnpike::conf

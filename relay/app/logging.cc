@@ -1,0 +1,71 @@
+#include "relay/app/logging.h"
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+namespace turnpike::app {
+namespace {
+
+/// {"time":"2026-11-21T12:00:00.123Z","level":"info","msg":"..."}; the
+/// message is escaped by nlohmann::json, so any text stays valid JSON.
+class JsonFormatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    const auto since_epoch = msg.time.time_since_epoch();
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
+    const auto millis =
+        std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch - seconds).count();
+    const std::time_t t = seconds.count();
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    nlohmann::json line = {
+        {"time", std::string(stamp) + "." + std::to_string(1000 + millis).substr(1) + "Z"},
+        {"level", std::string(spdlog::level::to_string_view(msg.level).data(),
+                              spdlog::level::to_string_view(msg.level).size())},
+        {"msg", std::string(msg.payload.data(), msg.payload.size())},
+    };
+    const std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    dest.append(text.data(), text.data() + text.size());
+    dest.push_back('\n');
+  }
+  [[nodiscard]] std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<JsonFormatter>();
+  }
+};
+
+spdlog::level::level_enum toSpdlog(conf::LogLevel level) {
+  switch (level) {
+    case conf::LogLevel::Trace: return spdlog::level::trace;
+    case conf::LogLevel::Debug: return spdlog::level::debug;
+    case conf::LogLevel::Info: return spdlog::level::info;
+    case conf::LogLevel::Warn: return spdlog::level::warn;
+    case conf::LogLevel::Error: return spdlog::level::err;
+    case conf::LogLevel::Critical: return spdlog::level::critical;
+    case conf::LogLevel::Off: return spdlog::level::off;
+  }
+  return spdlog::level::info;
+}
+
+}  // namespace
+
+void setupLogging(const conf::LogConfig& config) {
+  auto logger = std::make_shared<spdlog::logger>(
+      "turnpike", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  spdlog::set_default_logger(logger);
+  if (config.format == conf::LogFormat::Json) {
+    logger->set_formatter(std::make_unique<JsonFormatter>());
+  } else {
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  }
+  logger->set_level(toSpdlog(config.level));
+  logger->flush_on(spdlog::level::trace);
+}
+
+}  // namespace turnpike::app

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "relay/base/clock.h"
+#include "relay/stun/stream_framer.h"
+#include "relay/stun/transport_address.h"
+#include "relay/turn/stun_server.h"
+
+struct bufferevent;
+struct event_base;
+
+namespace turnpike::net {
+
+class TcpConnection;
+
+/// Told when a connection is finished, so its owner can free it.
+class ConnectionOwner {
+ public:
+  virtual ~ConnectionOwner() = default;
+  virtual void onConnectionClosed(TcpConnection* connection) = 0;
+};
+
+/// A client's TCP connection: frames the byte stream (STUN and ChannelData,
+/// RFC 8656 §12.5) and writes responses back on the same stream.
+class TcpConnection {
+ public:
+  TcpConnection(event_base* base, int fd, stun::TransportAddress peer,
+                turn::StunServer& server, const Clock& clock, ConnectionOwner& owner);
+  ~TcpConnection();
+  TcpConnection(const TcpConnection&) = delete;
+  TcpConnection& operator=(const TcpConnection&) = delete;
+
+  [[nodiscard]] Clock::TimePoint lastActivity() const { return last_activity_; }
+  [[nodiscard]] const stun::TransportAddress& peer() const { return peer_; }
+  /// Stops reading and closes once pending output is written.
+  void closeWhenFlushed();
+
+ private:
+  static void onRead(bufferevent* bev, void* self);
+  static void onWrite(bufferevent* bev, void* self);
+  static void onEvent(bufferevent* bev, short what, void* self);
+  /// Returns false when the stream is broken and the connection must go.
+  bool processInput();
+
+  bufferevent* bev_ = nullptr;
+  stun::TransportAddress peer_;
+  turn::StunServer& server_;
+  const Clock& clock_;
+  ConnectionOwner& owner_;
+  stun::StreamFramer framer_;
+  Clock::TimePoint last_activity_;
+  bool closing_ = false;
+  std::array<std::uint8_t, 2048> response_{};
+};
+
+}  // namespace turnpike::net

@@ -1,0 +1,35 @@
+#include "relay/net/tcp_listener.h"
+
+#include <event2/listener.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "relay/net/socket_address.h"
+
+namespace turnpike::net {
+
+TcpListener::TcpListener(EventLoop& loop, int fd, AcceptHandler on_accept)
+    : on_accept_(std::move(on_accept)) {
+  listener_ = evconnlistener_new(loop.base(), &TcpListener::onAccept, this,
+                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+  evconnlistener_set_error_cb(listener_, &TcpListener::onError);
+}
+
+TcpListener::~TcpListener() { evconnlistener_free(listener_); }
+
+void TcpListener::onAccept(evconnlistener* /*listener*/, int fd, sockaddr* address, int length,
+                           void* self) {
+  sockaddr_storage ss{};
+  std::memcpy(&ss, address, std::min(static_cast<std::size_t>(length), sizeof ss));
+  static_cast<TcpListener*>(self)->on_accept_(fd, fromSockaddr(ss));
+}
+
+void TcpListener::onError(evconnlistener* /*listener*/, void* /*self*/) {
+  // EMFILE and friends: keep listening; the kernel queue holds the client.
+  spdlog::warn("tcp accept failed: {}", std::strerror(errno));
+}
+
+}  // namespace turnpike::net

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <functional>
+
+#include "relay/net/event_loop.h"
+#include "relay/stun/transport_address.h"
+
+struct evconnlistener;
+struct sockaddr;
+
+namespace turnpike::net {
+
+/// One worker's accepting socket on one TCP listen address.
+class TcpListener {
+ public:
+  using AcceptHandler = std::function<void(int fd, const stun::TransportAddress& peer)>;
+
+  TcpListener(EventLoop& loop, int fd, AcceptHandler on_accept);
+  ~TcpListener();
+  TcpListener(const TcpListener&) = delete;
+  TcpListener& operator=(const TcpListener&) = delete;
+
+ private:
+  static void onAccept(evconnlistener* listener, int fd, sockaddr* address, int length,
+                       void* self);
+  static void onError(evconnlistener* listener, void* self);
+
+  evconnlistener* listener_ = nullptr;
+  AcceptHandler on_accept_;
+};
+
+}  // namespace turnpike::net

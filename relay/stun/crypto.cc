@@ -1,0 +1,106 @@
+#include "relay/stun/crypto.h"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <zlib.h>
+
+#include <cstdlib>
+#include <memory>
+
+namespace turnpike::stun::crypto {
+namespace {
+
+struct MacContexts {
+  EVP_MAC* mac = nullptr;
+  EVP_MAC_CTX* sha1 = nullptr;
+  EVP_MAC_CTX* sha256 = nullptr;
+
+  MacContexts() {
+    mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    if (mac == nullptr) {
+      std::abort();  // OpenSSL without HMAC: nothing sensible can run.
+    }
+    sha1 = EVP_MAC_CTX_new(mac);
+    sha256 = EVP_MAC_CTX_new(mac);
+    if (sha1 == nullptr || sha256 == nullptr) {
+      std::abort();
+    }
+  }
+  ~MacContexts() {
+    EVP_MAC_CTX_free(sha1);
+    EVP_MAC_CTX_free(sha256);
+    EVP_MAC_free(mac);
+  }
+  MacContexts(const MacContexts&) = delete;
+  MacContexts& operator=(const MacContexts&) = delete;
+};
+
+// One set per thread: workers never share them, and nothing is allocated per call.
+MacContexts& contexts() {
+  thread_local MacContexts c;
+  return c;
+}
+
+template <std::size_t N>
+std::array<std::uint8_t, N> hmac(EVP_MAC_CTX* ctx, const char* digest, Bytes key,
+                                 std::initializer_list<Bytes> parts) {
+  // OpenSSL takes a non-const char* for the digest name but does not modify it.
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(digest), 0),
+      OSSL_PARAM_construct_end()};
+  std::array<std::uint8_t, N> out{};
+  static const std::uint8_t kEmptyKey = 0;
+  const std::uint8_t* key_data = key.empty() ? &kEmptyKey : key.data();
+  if (EVP_MAC_init(ctx, key_data, key.size(), params) != 1) {
+    std::abort();
+  }
+  for (Bytes part : parts) {
+    if (!part.empty() && EVP_MAC_update(ctx, part.data(), part.size()) != 1) {
+      std::abort();
+    }
+  }
+  std::size_t written = 0;
+  if (EVP_MAC_final(ctx, out.data(), &written, out.size()) != 1 || written != N) {
+    std::abort();
+  }
+  return out;
+}
+
+template <std::size_t N>
+std::array<std::uint8_t, N> digest(const EVP_MD* md, Bytes data) {
+  std::array<std::uint8_t, N> out{};
+  unsigned int written = 0;
+  if (EVP_Digest(data.data(), data.size(), out.data(), &written, md, nullptr) != 1 ||
+      written != N) {
+    std::abort();
+  }
+  return out;
+}
+
+}  // namespace
+
+Sha1Digest hmacSha1(Bytes key, std::initializer_list<Bytes> parts) {
+  return hmac<20>(contexts().sha1, "SHA1", key, parts);
+}
+
+Sha256Digest hmacSha256(Bytes key, std::initializer_list<Bytes> parts) {
+  return hmac<32>(contexts().sha256, "SHA256", key, parts);
+}
+
+Md5Digest md5(Bytes data) { return digest<16>(EVP_md5(), data); }
+
+Sha256Digest sha256(Bytes data) { return digest<32>(EVP_sha256(), data); }
+
+std::uint32_t crc32(Bytes data) {
+  uLong crc = ::crc32(0L, Z_NULL, 0);
+  crc = ::crc32(crc, data.data(), static_cast<uInt>(data.size()));
+  return static_cast<std::uint32_t>(crc);
+}
+
+bool constantTimeEqual(Bytes a, Bytes b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace turnpike::stun::crypto

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+namespace turnpike::testing {
+
+/// A plain socket to 127.0.0.1:port, for tests that speak raw bytes.
+class LoopbackSocket {
+ public:
+  LoopbackSocket(int type, std::uint16_t port) {
+    fd_ = ::socket(AF_INET, type, 0);
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(port);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&sin), sizeof sin) == 0;
+  }
+  ~LoopbackSocket() { ::close(fd_); }
+  LoopbackSocket(const LoopbackSocket&) = delete;
+  LoopbackSocket& operator=(const LoopbackSocket&) = delete;
+
+  [[nodiscard]] bool connected() const { return connected_; }
+  [[nodiscard]] int fd() const { return fd_; }
+  bool send(std::span<const std::uint8_t> bytes) {
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(bytes.size());
+  }
+  /// One read, waiting at most `timeout_ms`; nullopt on timeout or error.
+  std::optional<std::vector<std::uint8_t>> receive(int timeout_ms = 2000) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) != 1) return std::nullopt;
+    std::vector<std::uint8_t> buf(65536);
+    const ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
+    if (n < 0) return std::nullopt;
+    buf.resize(static_cast<std::size_t>(n));
+    return buf;
+  }
+  /// Reads a stream until exactly `size` bytes arrived (bounded by timeout per read).
+  std::optional<std::vector<std::uint8_t>> receiveExactly(std::size_t size, int timeout_ms = 2000) {
+    std::vector<std::uint8_t> all;
+    while (all.size() < size) {
+      auto chunk = receive(timeout_ms);
+      if (!chunk || chunk->empty()) return std::nullopt;
+      all.insert(all.end(), chunk->begin(), chunk->end());
+    }
+    return all;
+  }
+  [[nodiscard]] std::uint16_t localPort() const {
+    sockaddr_in sin{};
+    socklen_t len = sizeof sin;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&sin), &len);
+    return ntohs(sin.sin_port);
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+};
+
+}  // namespace turnpike::testing

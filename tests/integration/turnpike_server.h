@@ -1,0 +1,57 @@
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <regex>
+#include <string>
+
+#include "tests/support/subprocess.h"
+
+namespace turnpike::testing {
+
+/// The real turnpike binary on loopback port 0, its ports read from its log.
+class TurnpikeServer {
+ public:
+  explicit TurnpikeServer(const std::string& extra_yaml = "") {
+    config_path_ = ::testing::TempDir() + "turnpike-" + std::to_string(::getpid()) + "-" +
+                   std::to_string(counter_++) + ".yaml";
+    std::ofstream(config_path_) << "listen:\n  udp: [\"127.0.0.1:0\"]\n  tcp: [\"127.0.0.1:0\"]\n"
+                                << "relay:\n  workers: 2\n"
+                                << "server:\n  shutdown_grace: 2s\n"
+                                << extra_yaml;
+    process_ = std::make_unique<Subprocess>(
+        std::vector<std::string>{TURNPIKE_BINARY, "--config", config_path_});
+    ready_ = process_->waitForOutput("running with", std::chrono::seconds{10});
+    const std::string out = process_->output();
+    std::smatch m;
+    if (std::regex_search(out, m, std::regex("listening on udp 127\\.0\\.0\\.1:(\\d+)"))) {
+      udp_port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
+    }
+    if (std::regex_search(out, m, std::regex("listening on tcp 127\\.0\\.0\\.1:(\\d+)"))) {
+      tcp_port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
+    }
+  }
+  ~TurnpikeServer() { std::remove(config_path_.c_str()); }
+
+  [[nodiscard]] bool ready() const { return ready_ && udp_port_ != 0 && tcp_port_ != 0; }
+  [[nodiscard]] std::uint16_t udpPort() const { return udp_port_; }
+  [[nodiscard]] std::uint16_t tcpPort() const { return tcp_port_; }
+  Subprocess& process() { return *process_; }
+  int stop() { return process_->stop(SIGTERM); }
+
+ private:
+  static inline int counter_ = 0;
+  std::string config_path_;
+  std::unique_ptr<Subprocess> process_;
+  bool ready_ = false;
+  std::uint16_t udp_port_ = 0;
+  std::uint16_t tcp_port_ = 0;
+};
+
+}  // namespace turnpike::testing

@@ -1,0 +1,152 @@
+#include "conf/config_loader.h"
+
+#include <gtest/gtest.h>
+
+#include "conf/duration.h"
+
+namespace turnpike::conf {
+namespace {
+
+std::string onlyError(const LoadResult& r) {
+  EXPECT_FALSE(r.config.has_value());
+  EXPECT_EQ(r.errors.size(), 1U);
+  return r.errors.empty() ? "" : r.errors.front().toString();
+}
+
+TEST(ConfigLoader, EmptyFileMeansDefaults) {
+  const auto r = loadConfig("");
+  ASSERT_TRUE(r.config.has_value());
+  EXPECT_EQ(r.config->listen.udp.size(), 1U);
+  EXPECT_EQ(r.config->listen.udp[0].toString(), "0.0.0.0:3478");
+  EXPECT_EQ(r.config->log.level, LogLevel::Info);
+  EXPECT_TRUE(r.config->server.software.empty());
+}
+
+TEST(ConfigLoader, ReadsTypedValues) {
+  const auto r = loadConfig(R"(
+server:
+  software: "turnpike test"
+  shutdown_grace: 2s
+  tcp_idle_timeout: 10m
+listen:
+  udp: ["127.0.0.1:0", "[::1]:3478"]
+  tcp: []
+relay:
+  workers: 3
+log:
+  level: debug
+  format: json
+)");
+  ASSERT_TRUE(r.config.has_value()) << r.errors.front().toString();
+  const Config& c = *r.config;
+  EXPECT_EQ(c.server.software, "turnpike test");
+  EXPECT_EQ(c.server.shutdown_grace, std::chrono::seconds{2});
+  EXPECT_EQ(c.server.tcp_idle_timeout, std::chrono::minutes{10});
+  ASSERT_EQ(c.listen.udp.size(), 2U);
+  EXPECT_TRUE(c.listen.udp[1].ipv6);
+  EXPECT_EQ(c.listen.udp[1].toString(), "[::1]:3478");
+  EXPECT_TRUE(c.listen.tcp.empty());
+  EXPECT_EQ(c.relay.workers, 3U);
+  EXPECT_EQ(effectiveWorkers(c), 3U);
+  EXPECT_EQ(c.log.format, LogFormat::Json);
+}
+
+TEST(ConfigLoader, WorkersAuto) {
+  const auto r = loadConfig("relay:\n  workers: auto\n");
+  ASSERT_TRUE(r.config.has_value());
+  EXPECT_EQ(r.config->relay.workers, 0U);
+  EXPECT_GE(effectiveWorkers(*r.config), 1U);
+}
+
+TEST(ConfigLoader, PortOutOfRangeNamesPathAndLine) {
+  const auto r = loadConfig(R"(listen:
+  udp:
+    - "0.0.0.0:3478"
+    - "0.0.0.0:70000"
+)");
+  EXPECT_EQ(onlyError(r), "listen.udp[1]: line 4: port 70000 is out of range");
+}
+
+TEST(ConfigLoader, TypoKeySuggestsTheRightOne) {
+  const auto r = loadConfig("listen:\n  udpp: []\n");
+  EXPECT_EQ(onlyError(r), "listen.udpp: line 2: unknown key (did you mean \"listen.udp\"?)");
+}
+
+TEST(ConfigLoader, WrongTypes) {
+  EXPECT_EQ(onlyError(loadConfig("listen:\n  udp: \"0.0.0.0:3478\"\n")),
+            "listen.udp: line 2: expected a list, got \"0.0.0.0:3478\"");
+  EXPECT_EQ(onlyError(loadConfig("relay:\n  workers: many\n")),
+            "relay.workers: line 2: expected a number, got \"many\"");
+  EXPECT_EQ(onlyError(loadConfig("log: verbose\n")),
+            "log: line 1: expected a mapping, got \"verbose\"");
+  EXPECT_EQ(onlyError(loadConfig("server:\n  shutdown_grace: 5\n")),
+            "server.shutdown_grace: line 2: \"5\" is not a duration (write 500ms, 30s, 10m, 1h "
+            "or 1d)");
+}
+
+TEST(ConfigLoader, ReportsEveryError) {
+  const auto r = loadConfig("bogus: 1\nlog:\n  level: loud\n  format: xml\n");
+  ASSERT_EQ(r.errors.size(), 3U);
+  EXPECT_EQ(r.errors[0].path, "bogus");
+  EXPECT_EQ(r.errors[1].line, 3);
+  EXPECT_EQ(r.errors[2].path, "log.format");
+}
+
+TEST(ConfigLoader, FeaturesNotBuiltYetAreRefused) {
+  for (const char* yaml :
+       {"realm: example.org\n", "auth:\n  rest_secrets: [s3cret]\n",
+        "auth:\n  static_users:\n    alice: pw\n", "relay:\n  ports:\n    min: 50000\n    max: 60000\n",
+        "relay:\n  addresses:\n    - bind: 127.0.0.1\n", "relay:\n  peers:\n    allow_loopback: true\n",
+        "tls:\n  certificate: a.pem\n", "listen:\n  tls: [\"0.0.0.0:5349\"]\n",
+        "metrics:\n  listen: 0.0.0.0:9641\n", "control:\n  listen: 127.0.0.1:8088\n"}) {
+    const auto r = loadConfig(yaml);
+    ASSERT_FALSE(r.errors.empty()) << yaml;
+    EXPECT_NE(r.errors.back().message.find("not supported yet"), std::string::npos) << yaml;
+  }
+}
+
+TEST(ConfigLoader, GatedKeysStillValidateTheirValues) {
+  const auto r = loadConfig("relay:\n  peers:\n    allow: [\"10.0.0.0/33\"]\n");
+  ASSERT_EQ(r.errors.size(), 2U);
+  EXPECT_EQ(r.errors[0].toString(),
+            "relay.peers.allow[0]: line 3: prefix length \"33\" is out of range");
+}
+
+TEST(ConfigLoader, YamlSyntaxErrorHasALine) {
+  const auto r = loadConfig("listen:\n  udp: [\n");
+  ASSERT_EQ(r.errors.size(), 1U);
+  EXPECT_GT(r.errors[0].line, 0);
+}
+
+TEST(ConfigLoader, NothingToListenOnIsAnError) {
+  const auto r = loadConfig("listen:\n  udp: []\n  tcp: []\n");
+  EXPECT_NE(onlyError(r).find("no udp or tcp listen address"), std::string::npos);
+}
+
+TEST(Duration, ParsesUnits) {
+  EXPECT_EQ(parseDuration("30s"), std::chrono::seconds{30});
+  EXPECT_EQ(parseDuration("10m"), std::chrono::minutes{10});
+  EXPECT_EQ(parseDuration("250ms"), std::chrono::milliseconds{250});
+  EXPECT_EQ(parseDuration("2h"), std::chrono::hours{2});
+  EXPECT_EQ(parseDuration("1d"), std::chrono::hours{24});
+  EXPECT_FALSE(parseDuration("30").has_value());
+  EXPECT_FALSE(parseDuration("s").has_value());
+  EXPECT_FALSE(parseDuration("-5s").has_value());
+  EXPECT_FALSE(parseDuration("5 s").has_value());
+  EXPECT_FALSE(parseDuration("99999999999d").has_value());
+}
+
+TEST(Endpoint, ParsesBothFamilies) {
+  Endpoint e;
+  EXPECT_EQ(parseEndpoint("[::]:3478", e), "");
+  EXPECT_TRUE(e.ipv6);
+  EXPECT_EQ(e.ip, "::");
+  EXPECT_EQ(parseEndpoint("::1:3478", e), "\"::1:3478\" is not ip:port (IPv6 is written [::1]:3478)");
+  EXPECT_EQ(parseEndpoint("localhost:3478", e), "\"localhost\" is not an IP address");
+  EXPECT_EQ(parseEndpoint("1.2.3.4:x", e), "\"x\" is not a port number");
+  EXPECT_EQ(parseEndpoint("1.2.3.4:99999999999999999999", e),
+            "port 99999999999999999999 is out of range");
+}
+
+}  // namespace
+}  // namespace turnpike::conf
