@@ -94,14 +94,15 @@ TEST(StreamFramer, RejectsReservedChannelsAndOddStunLengths) {
 
 TEST(StreamFramer, BoundsWhatItBuffers) {
   StreamFramer framer;
-  std::vector<std::uint8_t> big(kMaxFrameSize, 0);
-  big[0] = 0x00;
+  std::vector<std::uint8_t> big(kMaxFrameSize - 1, 0);
   big[2] = 0xff;
-  big[3] = 0xfc;  // a 65552-byte STUN message, never completed
+  big[3] = 0xfc;  // a 65552-byte STUN message, one byte short of complete
   EXPECT_TRUE(framer.append(big));
-  EXPECT_TRUE(framer.next().ok());
+  const auto pending = framer.next();
+  ASSERT_TRUE(pending.ok());
+  EXPECT_FALSE(pending.value().has_value());
   // One incomplete frame plus one more read's worth is all a valid stream needs.
-  const std::vector<std::uint8_t> one_more_read(kMaxFrameSize + 1, 0);
+  const std::vector<std::uint8_t> one_more_read(kMaxFrameSize + 2, 0);
   EXPECT_FALSE(framer.append(one_more_read));
   EXPECT_EQ(framer.next().error(), FrameError::BufferFull);
 }
