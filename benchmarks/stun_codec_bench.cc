@@ -19,8 +19,8 @@ namespace {
 using namespace turnpike::stun;
 
 const TransactionId kTid = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
-const std::vector<std::uint8_t> kKey = *longTermKey(PasswordAlgorithmId::Md5, "1700000000:alice",
-                                                     "example.org", "secret");
+const std::vector<std::uint8_t> kKey =
+    *longTermKey(PasswordAlgorithmId::Md5, "1700000000:alice", "example.org", "secret");
 
 // An authenticated Allocate as browsers send it: REQUESTED-TRANSPORT,
 // LIFETIME, USERNAME, REALM, NONCE, MESSAGE-INTEGRITY, FINGERPRINT.

@@ -19,8 +19,7 @@ constexpr std::string_view kWithTurn = "arrives with TURN allocations and authen
 constexpr std::string_view kWithTls = "arrives with the TLS transport";
 constexpr std::string_view kWithOps = "arrives with metrics and the admin API";
 
-void readServer(YamlReader& r, const YAML::Node& node, const std::string& path,
-                ServerConfig& out) {
+void readServer(YamlReader& r, const YAML::Node& node, const std::string& path, ServerConfig& out) {
   r.map(node, path,
         {
             {"software", [&](auto& n, auto& p) { r.string(n, p, out.software); }},
@@ -35,8 +34,7 @@ void readServer(YamlReader& r, const YAML::Node& node, const std::string& path,
         });
 }
 
-void readListen(YamlReader& r, const YAML::Node& node, const std::string& path,
-                ListenConfig& out) {
+void readListen(YamlReader& r, const YAML::Node& node, const std::string& path, ListenConfig& out) {
   r.map(node, path,
         {
             {"udp", [&](auto& n, auto& p) { r.endpointList(n, p, out.udp); }},
@@ -81,8 +79,8 @@ void readPorts(YamlReader& r, const YAML::Node& node, const std::string& path, P
              }},
         });
   if (out.min > out.max) {
-    r.error(node, path, "min " + std::to_string(out.min) + " is above max " +
-                            std::to_string(out.max));
+    r.error(node, path,
+            "min " + std::to_string(out.min) + " is above max " + std::to_string(out.max));
   }
 }
 
@@ -95,8 +93,7 @@ void readPeers(YamlReader& r, const YAML::Node& node, const std::string& path, P
         });
 }
 
-void readWorkers(YamlReader& r, const YAML::Node& node, const std::string& path,
-                 unsigned& out) {
+void readWorkers(YamlReader& r, const YAML::Node& node, const std::string& path, unsigned& out) {
   if (node.IsScalar() && node.Scalar() == "auto") {
     out = 0;
     return;
@@ -109,8 +106,7 @@ void readWorkers(YamlReader& r, const YAML::Node& node, const std::string& path,
   }
 }
 
-void readRelay(YamlReader& r, const YAML::Node& node, const std::string& path,
-               RelayConfig& out) {
+void readRelay(YamlReader& r, const YAML::Node& node, const std::string& path, RelayConfig& out) {
   r.map(node, path,
         {
             {"addresses",
@@ -181,8 +177,10 @@ void readLog(YamlReader& r, const YAML::Node& node, const std::string& path, Log
                    return;
                  }
                }
-               r.error(n, p, "\"" + s + "\" is not one of trace, debug, info, warn, error, "
-                                        "critical, off");
+               r.error(n, p,
+                       "\"" + s +
+                           "\" is not one of trace, debug, info, warn, error, "
+                           "critical, off");
              }},
             {"format",
              [&](auto& n, auto& p) {

@@ -51,7 +51,8 @@ std::string parseEndpoint(std::string_view text, Endpoint& out) {
     return "\"" + std::string(host) + "\" is not an IP address";
   }
   unsigned long port = 0;
-  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (ec == std::errc::result_out_of_range) {
     return "port " + std::string(port_text) + " is out of range";
   }

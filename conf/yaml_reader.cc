@@ -57,8 +57,8 @@ void YamlReader::map(const YAML::Node& node, const std::string& path, const Fiel
   }
   for (const auto& entry : node) {
     const std::string key = entry.first.Scalar();
-    const auto field = std::find_if(fields.begin(), fields.end(),
-                                    [&](const auto& f) { return f.first == key; });
+    const auto field =
+        std::find_if(fields.begin(), fields.end(), [&](const auto& f) { return f.first == key; });
     if (field != fields.end()) {
       field->second(entry.second, join(path, key));
       continue;
@@ -115,8 +115,8 @@ bool YamlReader::integer(const YAML::Node& node, const std::string& path, std::u
   std::uint64_t value = 0;
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
   if (ec == std::errc::result_out_of_range) {
-    error(node, path, s + " is out of range (" + std::to_string(min) + ".." +
-                          std::to_string(max) + ")");
+    error(node, path,
+          s + " is out of range (" + std::to_string(min) + ".." + std::to_string(max) + ")");
     return false;
   }
   if (ec != std::errc{} || end != s.data() + s.size()) {
@@ -124,8 +124,8 @@ bool YamlReader::integer(const YAML::Node& node, const std::string& path, std::u
     return false;
   }
   if (value < min || value > max) {
-    error(node, path, s + " is out of range (" + std::to_string(min) + ".." +
-                          std::to_string(max) + ")");
+    error(node, path,
+          s + " is out of range (" + std::to_string(min) + ".." + std::to_string(max) + ")");
     return false;
   }
   out = value;
@@ -185,8 +185,7 @@ bool YamlReader::endpointList(const YAML::Node& node, const std::string& path,
   });
 }
 
-bool YamlReader::cidrList(const YAML::Node& node, const std::string& path,
-                          std::vector<Cidr>& out) {
+bool YamlReader::cidrList(const YAML::Node& node, const std::string& path, std::vector<Cidr>& out) {
   out.clear();
   return sequence(node, path, [&](const YAML::Node& n, const std::string& p) {
     std::string text;

@@ -56,8 +56,8 @@ spdlog::level::level_enum toSpdlog(conf::LogLevel level) {
 }  // namespace
 
 void setupLogging(const conf::LogConfig& config) {
-  auto logger = std::make_shared<spdlog::logger>(
-      "turnpike", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto logger = std::make_shared<spdlog::logger>("turnpike",
+                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
   spdlog::set_default_logger(logger);
   if (config.format == conf::LogFormat::Json) {
     logger->set_formatter(std::make_unique<JsonFormatter>());

@@ -10,9 +10,9 @@
 
 #include <iostream>
 
+#include "conf/config_loader.h"
 #include "relay/app/logging.h"
 #include "relay/app/server_process.h"
-#include "conf/config_loader.h"
 
 namespace {
 

@@ -23,8 +23,8 @@ struct Listeners {
 
 // Opens one socket per worker per listen address. A port of 0 is resolved by
 // the first worker's bind and reused by the others so they share one port.
-void openAll(const std::vector<conf::Endpoint>& endpoints, net::SocketKind kind,
-             const char* name, Listeners& out) {
+void openAll(const std::vector<conf::Endpoint>& endpoints, net::SocketKind kind, const char* name,
+             Listeners& out) {
   for (std::size_t i = 0; i < endpoints.size(); ++i) {
     auto address = net::fromEndpoint(endpoints[i]);
     if (!address) {

@@ -10,8 +10,9 @@ namespace turnpike {
 template <typename T, typename E>
 class Result {
  public:
-  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(google-explicit-constructor)
-  Result(E error) : state_(std::in_place_index<1>, error) {}             // NOLINT(google-explicit-constructor)
+  Result(T value)
+      : state_(std::in_place_index<0>, std::move(value)) {}   // NOLINT(google-explicit-constructor)
+  Result(E error) : state_(std::in_place_index<1>, error) {}  // NOLINT(google-explicit-constructor)
 
   [[nodiscard]] bool ok() const { return state_.index() == 0; }
   explicit operator bool() const { return ok(); }

@@ -26,8 +26,8 @@ OpenedSocket fail(int fd, const char* what) {
 
 OpenedSocket openListenSocket(SocketKind kind, const stun::TransportAddress& address) {
   const int family = address.family == stun::AddressFamily::IPv6 ? AF_INET6 : AF_INET;
-  const int type = (kind == SocketKind::Udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK |
-                   SOCK_CLOEXEC;
+  const int type =
+      (kind == SocketKind::Udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC;
   const int fd = ::socket(family, type, 0);
   if (fd < 0) {
     return fail(fd, "socket");

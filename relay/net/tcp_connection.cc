@@ -11,8 +11,8 @@ TcpConnection::TcpConnection(event_base* base, int fd, stun::TransportAddress pe
                              turn::StunServer& server, const Clock& clock, ConnectionOwner& owner)
     : peer_(peer), server_(server), clock_(clock), owner_(owner), last_activity_(clock.now()) {
   bev_ = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-  bufferevent_setcb(bev_, &TcpConnection::onRead, &TcpConnection::onWrite,
-                    &TcpConnection::onEvent, this);
+  bufferevent_setcb(bev_, &TcpConnection::onRead, &TcpConnection::onWrite, &TcpConnection::onEvent,
+                    this);
   bufferevent_enable(bev_, EV_READ | EV_WRITE);
 }
 
@@ -52,8 +52,7 @@ bool TcpConnection::processInput() {
       if (!frame.value()) {
         break;
       }
-      const auto outcome =
-          server_.handleFrame(**frame, peer_, turn::Transport::Tcp, response_);
+      const auto outcome = server_.handleFrame(**frame, peer_, turn::Transport::Tcp, response_);
       if (outcome.kind == turn::Outcome::Kind::Reply) {
         bufferevent_write(bev_, response_.data(), outcome.size);
       }

@@ -26,8 +26,8 @@ class ConnectionOwner {
 /// RFC 8656 §12.5) and writes responses back on the same stream.
 class TcpConnection {
  public:
-  TcpConnection(event_base* base, int fd, stun::TransportAddress peer,
-                turn::StunServer& server, const Clock& clock, ConnectionOwner& owner);
+  TcpConnection(event_base* base, int fd, stun::TransportAddress peer, turn::StunServer& server,
+                const Clock& clock, ConnectionOwner& owner);
   ~TcpConnection();
   TcpConnection(const TcpConnection&) = delete;
   TcpConnection& operator=(const TcpConnection&) = delete;

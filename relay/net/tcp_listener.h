@@ -21,8 +21,7 @@ class TcpListener {
   TcpListener& operator=(const TcpListener&) = delete;
 
  private:
-  static void onAccept(evconnlistener* listener, int fd, sockaddr* address, int length,
-                       void* self);
+  static void onAccept(evconnlistener* listener, int fd, sockaddr* address, int length, void* self);
   static void onError(evconnlistener* listener, void* self);
 
   evconnlistener* listener_ = nullptr;

@@ -12,10 +12,7 @@
 namespace turnpike::net {
 
 UdpListener::UdpListener(EventLoop& loop, int fd, turn::StunServer& server)
-    : fd_(fd),
-      server_(server),
-      in_data_(kBatch * kMaxDatagram),
-      out_data_(kBatch * kMaxResponse) {
+    : fd_(fd), server_(server), in_data_(kBatch * kMaxDatagram), out_data_(kBatch * kMaxResponse) {
   for (std::size_t i = 0; i < kBatch; ++i) {
     in_iov_[i] = {&in_data_[i * kMaxDatagram], kMaxDatagram};
   }
@@ -56,8 +53,8 @@ int UdpListener::receiveBatch() {
   unsigned replies = 0;
   for (int i = 0; i < received; ++i) {
     const auto& h = in_msgs_[static_cast<std::size_t>(i)];
-    const std::span<const std::uint8_t> packet(&in_data_[static_cast<std::size_t>(i) * kMaxDatagram],
-                                               h.msg_len);
+    const std::span<const std::uint8_t> packet(
+        &in_data_[static_cast<std::size_t>(i) * kMaxDatagram], h.msg_len);
     if ((h.msg_hdr.msg_flags & MSG_TRUNC) != 0) {
       server_.countMalformed();  // bigger than any message we accept
       continue;

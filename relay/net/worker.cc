@@ -38,8 +38,8 @@ void Worker::start() {
   for (int fd : sockets_.tcp) {
     tcp_.push_back(std::make_unique<TcpListener>(
         loop_, fd, [this](int client_fd, const stun::TransportAddress& peer) {
-          auto connection = std::make_unique<TcpConnection>(loop_.base(), client_fd, peer,
-                                                            server_, clock_, *this);
+          auto connection = std::make_unique<TcpConnection>(loop_.base(), client_fd, peer, server_,
+                                                            clock_, *this);
           auto* raw = connection.get();
           connections_.emplace(raw, std::move(connection));
         }));
@@ -80,8 +80,8 @@ void Worker::beginStop() {
   }
   loop_.runAfter(config_.server.shutdown_grace, [this] {
     if (!connections_.empty()) {
-      spdlog::warn("worker {}: {} connections still open after shutdown grace, closing",
-                   index_, connections_.size());
+      spdlog::warn("worker {}: {} connections still open after shutdown grace, closing", index_,
+                   connections_.size());
     }
     connections_.clear();
     loop_.exit();

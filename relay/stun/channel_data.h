@@ -30,8 +30,8 @@ constexpr bool isValidChannel(std::uint16_t channel) {
 constexpr bool looksLikeChannelData(std::uint8_t first_byte) { return (first_byte & 0xC0) == 0x40; }
 
 enum class ChannelDataError : std::uint8_t {
-  TooShort,       ///< fewer than 4 bytes, or fewer than the length claims
-  InvalidChannel, ///< outside 0x4000..0x4FFF
+  TooShort,        ///< fewer than 4 bytes, or fewer than the length claims
+  InvalidChannel,  ///< outside 0x4000..0x4FFF
 };
 
 struct ChannelDataView {

@@ -24,8 +24,7 @@ std::optional<std::vector<std::uint8_t>> longTermKey(PasswordAlgorithmId algorit
   }
   std::string input;
   input.reserve(username.size() + prepared_realm->size() + prepared_password->size() + 2);
-  input.append(username).append(":").append(*prepared_realm).append(":").append(
-      *prepared_password);
+  input.append(username).append(":").append(*prepared_realm).append(":").append(*prepared_password);
   if (algorithm == PasswordAlgorithmId::Sha256) {
     const auto d = crypto::sha256(asBytes(input));
     return std::vector<std::uint8_t>(d.begin(), d.end());

@@ -98,8 +98,8 @@ bool MessageBuilder::addErrorCode(std::uint16_t code, std::string_view reason) {
 }
 
 bool MessageBuilder::addUnknownAttributes(std::span<const std::uint16_t> types) {
-  std::uint8_t* out = reserve(static_cast<std::uint16_t>(AttributeType::UnknownAttributes),
-                              types.size() * 2);
+  std::uint8_t* out =
+      reserve(static_cast<std::uint16_t>(AttributeType::UnknownAttributes), types.size() * 2);
   if (out == nullptr) {
     return false;
   }

@@ -17,8 +17,8 @@ enum class ParseError : std::uint8_t {
   LengthNotMultipleOf4,  ///< RFC 8489 §5: the length is a multiple of 4
   LengthMismatch,        ///< header length does not match the bytes given
   BadMagicCookie,
-  AttributeOverrun,      ///< an attribute's length runs past the message end
-  DuplicateIntegrity,    ///< MESSAGE-INTEGRITY(-SHA256) given twice
+  AttributeOverrun,    ///< an attribute's length runs past the message end
+  DuplicateIntegrity,  ///< MESSAGE-INTEGRITY(-SHA256) given twice
   FingerprintNotLast,
   FingerprintMismatch,
 };

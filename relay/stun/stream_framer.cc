@@ -75,13 +75,9 @@ Result<std::optional<Frame>, FrameError> StreamFramer::next() {
   const std::span<const std::uint8_t> view(buffer_.data() + begin_, buffered());
   const FrameBoundary b = findFrame(view);
   switch (b.status) {
-    case FrameBoundary::Status::NeedMore:
-      return std::optional<Frame>{};
-    case FrameBoundary::Status::Invalid:
-      failed_ = b.error;
-      return b.error;
-    case FrameBoundary::Status::Complete:
-      break;
+    case FrameBoundary::Status::NeedMore: return std::optional<Frame>{};
+    case FrameBoundary::Status::Invalid: failed_ = b.error; return b.error;
+    case FrameBoundary::Status::Complete: break;
   }
   begin_ += b.frame_size;
   return std::optional<Frame>{Frame{b.kind, view.first(b.message_size)}};

@@ -41,7 +41,8 @@ std::optional<TransportAddress> TransportAddress::parse(std::string_view text) {
     return std::nullopt;
   }
   unsigned port = 0;
-  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (ec != std::errc{} || end != port_text.data() + port_text.size() || port > 65535) {
     return std::nullopt;
   }

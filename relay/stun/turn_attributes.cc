@@ -31,8 +31,7 @@ std::array<std::uint8_t, 4> encodeU32(std::uint32_t v) {
   return out;
 }
 
-Result<std::uint8_t, AttributeError> decodeRequestedTransport(
-    std::span<const std::uint8_t> value) {
+Result<std::uint8_t, AttributeError> decodeRequestedTransport(std::span<const std::uint8_t> value) {
   if (value.size() != 4) {
     return AttributeError::WrongSize;
   }
@@ -75,8 +74,7 @@ Result<bool, AttributeError> decodeDontFragment(std::span<const std::uint8_t> va
   return true;
 }
 
-Result<std::uint64_t, AttributeError> decodeReservationToken(
-    std::span<const std::uint8_t> value) {
+Result<std::uint64_t, AttributeError> decodeReservationToken(std::span<const std::uint8_t> value) {
   if (value.size() != 8) {
     return AttributeError::WrongSize;
   }
@@ -110,8 +108,7 @@ Result<AddressErrorCode, AttributeError> decodeAddressErrorCode(
                           static_cast<std::uint16_t>(cls * 100 + number), value.subspan(4)};
 }
 
-std::array<std::uint8_t, 4> encodeAddressErrorCodePrefix(AddressFamily family,
-                                                         std::uint16_t code) {
+std::array<std::uint8_t, 4> encodeAddressErrorCodePrefix(AddressFamily family, std::uint16_t code) {
   return {static_cast<std::uint8_t>(family), 0, static_cast<std::uint8_t>(code / 100),
           static_cast<std::uint8_t>(code % 100)};
 }

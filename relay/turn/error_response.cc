@@ -8,8 +8,7 @@ namespace turnpike::turn {
 Outcome errorResponse(const RequestContext& ctx, const ServerOptions& options, std::uint16_t code,
                       std::span<const std::uint16_t> unknown) {
   const auto& request = ctx.request;
-  stun::MessageBuilder b(ctx.response_buffer,
-                         {request.method(), stun::MessageClass::ErrorResponse},
+  stun::MessageBuilder b(ctx.response_buffer, {request.method(), stun::MessageClass::ErrorResponse},
                          request.transactionId(), request.magicCookie());
   b.addErrorCode(code, stun::defaultReason(code));
   if (!unknown.empty()) {

@@ -119,8 +119,7 @@ Outcome StunServer::handleStun(std::span<const std::uint8_t> bytes,
       }
       return Outcome::ignore();
     case stun::MessageClass::SuccessResponse:
-    case stun::MessageClass::ErrorResponse:
-      break;
+    case stun::MessageClass::ErrorResponse: break;
   }
   ++counters_.unexpected;
   return Outcome::drop();
@@ -139,10 +138,9 @@ Outcome StunServer::handleRequest(const RequestContext& ctx) {
     return counted(errorResponse(ctx, options_, stun::error_codes::kBadRequest), true);
   }
   const Outcome outcome = handler(ctx, options_);
-  const bool is_error =
-      outcome.kind == Outcome::Kind::Reply &&
-      stun::decodeMessageType(stun::readU16(ctx.response_buffer.data())).cls ==
-          stun::MessageClass::ErrorResponse;
+  const bool is_error = outcome.kind == Outcome::Kind::Reply &&
+                        stun::decodeMessageType(stun::readU16(ctx.response_buffer.data())).cls ==
+                            stun::MessageClass::ErrorResponse;
   return counted(outcome, is_error);
 }
 

@@ -16,9 +16,9 @@ struct StunCounters {
   std::uint64_t indications = 0;
   std::uint64_t success_responses = 0;
   std::uint64_t error_responses = 0;
-  std::uint64_t malformed = 0;       ///< not STUN/ChannelData, or failed to parse
-  std::uint64_t unexpected = 0;      ///< responses, or indications we cannot use
-  std::uint64_t no_allocation = 0;   ///< ChannelData with no allocation behind it
+  std::uint64_t malformed = 0;      ///< not STUN/ChannelData, or failed to parse
+  std::uint64_t unexpected = 0;     ///< responses, or indications we cannot use
+  std::uint64_t no_allocation = 0;  ///< ChannelData with no allocation behind it
 
   StunCounters& operator+=(const StunCounters& o);
 };
@@ -30,8 +30,8 @@ class StunServer {
   explicit StunServer(ServerOptions options) : options_(std::move(options)) {}
 
   /// A datagram received on a UDP listener from `source`.
-  Outcome handleDatagram(std::span<const std::uint8_t> packet,
-                         const stun::TransportAddress& source, std::span<std::uint8_t> out);
+  Outcome handleDatagram(std::span<const std::uint8_t> packet, const stun::TransportAddress& source,
+                         std::span<std::uint8_t> out);
   /// A frame received on a stream (TCP or TLS) connection.
   Outcome handleFrame(const stun::Frame& frame, const stun::TransportAddress& source,
                       Transport transport, std::span<std::uint8_t> out);

@@ -25,9 +25,7 @@ void decodeAll(const turnpike::stun::MessageView& view) {
     const auto type = static_cast<AttributeType>(attr.type);
     switch (type) {
       case AttributeType::MappedAddress:
-      case AttributeType::AlternateServer:
-        (void)decodeAddress(attr.value);
-        break;
+      case AttributeType::AlternateServer: (void)decodeAddress(attr.value); break;
       case AttributeType::XorMappedAddress:
       case AttributeType::XorPeerAddress:
       case AttributeType::XorRelayedAddress:

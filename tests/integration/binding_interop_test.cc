@@ -42,8 +42,8 @@ std::optional<stun::TransportAddress> mappedAddress(std::span<const std::uint8_t
 TEST(BindingInterop, TurnutilsStunclientGetsItsReflexiveAddress) {
   TurnpikeServer server;
   ASSERT_TRUE(server.ready()) << server.process().output();
-  const auto r = runCommand({"turnutils_stunclient", "-p", std::to_string(server.udpPort()),
-                             "127.0.0.1"});
+  const auto r =
+      runCommand({"turnutils_stunclient", "-p", std::to_string(server.udpPort()), "127.0.0.1"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(std::regex_search(r.output, std::regex("UDP reflexive addr: 127\\.0\\.0\\.1:\\d+")))
       << r.output;
@@ -141,12 +141,14 @@ TEST(BindingInterop, SurvivesOneHundredThousandBadDatagrams) {
         break;
       case 1:  // a valid request with a few bytes flipped
         packet = valid;
-        for (int k = 0; k < 3; ++k) packet[rng() % packet.size()] ^= static_cast<std::uint8_t>(rng());
+        for (int k = 0; k < 3; ++k)
+          packet[rng() % packet.size()] ^= static_cast<std::uint8_t>(rng());
         break;
       case 2:  // STUN header with a random length and random attributes
         packet = valid;
         packet.resize(20 + (rng() % 64) * 4);
-        for (std::size_t i = 20; i < packet.size(); ++i) packet[i] = static_cast<std::uint8_t>(rng());
+        for (std::size_t i = 20; i < packet.size(); ++i)
+          packet[i] = static_cast<std::uint8_t>(rng());
         packet[2] = static_cast<std::uint8_t>((packet.size() - 20) >> 8);
         packet[3] = static_cast<std::uint8_t>(packet.size() - 20);
         break;

@@ -27,8 +27,6 @@ inline std::vector<std::uint8_t> hex(std::string_view text) {
   return out;
 }
 
-inline std::vector<std::uint8_t> bytes(std::string_view text) {
-  return {text.begin(), text.end()};
-}
+inline std::vector<std::uint8_t> bytes(std::string_view text) { return {text.begin(), text.end()}; }
 
 }  // namespace turnpike::testing

@@ -95,10 +95,12 @@ TEST(ConfigLoader, ReportsEveryError) {
 TEST(ConfigLoader, FeaturesNotBuiltYetAreRefused) {
   for (const char* yaml :
        {"realm: example.org\n", "auth:\n  rest_secrets: [s3cret]\n",
-        "auth:\n  static_users:\n    alice: pw\n", "relay:\n  ports:\n    min: 50000\n    max: 60000\n",
-        "relay:\n  addresses:\n    - bind: 127.0.0.1\n", "relay:\n  peers:\n    allow_loopback: true\n",
-        "tls:\n  certificate: a.pem\n", "listen:\n  tls: [\"0.0.0.0:5349\"]\n",
-        "metrics:\n  listen: 0.0.0.0:9641\n", "control:\n  listen: 127.0.0.1:8088\n"}) {
+        "auth:\n  static_users:\n    alice: pw\n",
+        "relay:\n  ports:\n    min: 50000\n    max: 60000\n",
+        "relay:\n  addresses:\n    - bind: 127.0.0.1\n",
+        "relay:\n  peers:\n    allow_loopback: true\n", "tls:\n  certificate: a.pem\n",
+        "listen:\n  tls: [\"0.0.0.0:5349\"]\n", "metrics:\n  listen: 0.0.0.0:9641\n",
+        "control:\n  listen: 127.0.0.1:8088\n"}) {
     const auto r = loadConfig(yaml);
     ASSERT_FALSE(r.errors.empty()) << yaml;
     EXPECT_NE(r.errors.back().message.find("not supported yet"), std::string::npos) << yaml;
@@ -141,7 +143,8 @@ TEST(Endpoint, ParsesBothFamilies) {
   EXPECT_EQ(parseEndpoint("[::]:3478", e), "");
   EXPECT_TRUE(e.ipv6);
   EXPECT_EQ(e.ip, "::");
-  EXPECT_EQ(parseEndpoint("::1:3478", e), "\"::1:3478\" is not ip:port (IPv6 is written [::1]:3478)");
+  EXPECT_EQ(parseEndpoint("::1:3478", e),
+            "\"::1:3478\" is not ip:port (IPv6 is written [::1]:3478)");
   EXPECT_EQ(parseEndpoint("localhost:3478", e), "\"localhost\" is not an IP address");
   EXPECT_EQ(parseEndpoint("1.2.3.4:x", e), "\"x\" is not a port number");
   EXPECT_EQ(parseEndpoint("1.2.3.4:99999999999999999999", e),

@@ -78,8 +78,7 @@ TEST_F(RoundTrip, TextAttributes) {
 TEST(TextAttributes, EnforceRfcLimits) {
   const std::string long_user(509, 'u');
   const auto span = [](const std::string& s) {
-    return std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(s.data()),
-                                         s.size());
+    return std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
   };
   EXPECT_EQ(decodeText(AttributeType::Username, span(long_user)).error(), AttributeError::TooLong);
   EXPECT_TRUE(decodeText(AttributeType::Username, span(std::string(508, 'u'))).ok());
@@ -168,7 +167,8 @@ TEST_F(RoundTrip, TurnNumericAttributes) {
   b.add(AttributeType::Icmp, encodeIcmp({3, 1, 0x11223344}));
   const auto prefix = encodeAddressErrorCodePrefix(AddressFamily::IPv6, 440);
   std::vector<std::uint8_t> aec(prefix.begin(), prefix.end());
-  for (char c : std::string_view("Address Family not Supported")) aec.push_back(static_cast<std::uint8_t>(c));
+  for (char c : std::string_view("Address Family not Supported"))
+    aec.push_back(static_cast<std::uint8_t>(c));
   b.add(AttributeType::AddressErrorCode, aec);
   const std::vector<std::uint8_t> payload = {9, 8, 7, 6, 5};
   b.add(AttributeType::Data, payload);

@@ -35,8 +35,8 @@ TEST(MessageType, EncodesEveryMethodAndClass) {
   for (auto m : {Method::Binding, Method::Allocate, Method::Refresh, Method::Send, Method::Data,
                  Method::CreatePermission, Method::ChannelBind, Method::Connect,
                  Method::ConnectionBind, Method::ConnectionAttempt}) {
-    for (auto c : {MessageClass::Request, MessageClass::Indication,
-                   MessageClass::SuccessResponse, MessageClass::ErrorResponse}) {
+    for (auto c : {MessageClass::Request, MessageClass::Indication, MessageClass::SuccessResponse,
+                   MessageClass::ErrorResponse}) {
       EXPECT_EQ(decodeMessageType(encodeMessageType({m, c})), (MessageType{m, c}));
     }
   }
@@ -61,7 +61,8 @@ TEST(Malformed, TopBitsSet) {
 }
 
 TEST(Malformed, LengthNotMultipleOf4) {
-  const auto msg = hex("00 01 00 05 21 12 a4 42 00 01 02 03 04 05 06 07 08 09 0a 0b 00 06 00 01 61");
+  const auto msg =
+      hex("00 01 00 05 21 12 a4 42 00 01 02 03 04 05 06 07 08 09 0a 0b 00 06 00 01 61");
   EXPECT_EQ(parseError(msg), ParseError::LengthNotMultipleOf4);
 }
 
@@ -76,8 +77,8 @@ TEST(Malformed, LengthDisagreesWithDatagram) {
 
 TEST(Malformed, AttributeRunsPastTheEnd) {
   // USERNAME claims 8 bytes, only 4 follow.
-  const auto msg = hex(
-      "00 01 00 08 21 12 a4 42 00 01 02 03 04 05 06 07 08 09 0a 0b 00 06 00 08 61 62 63 64");
+  const auto msg =
+      hex("00 01 00 08 21 12 a4 42 00 01 02 03 04 05 06 07 08 09 0a 0b 00 06 00 08 61 62 63 64");
   EXPECT_EQ(parseError(msg), ParseError::AttributeOverrun);
 }
 
@@ -96,17 +97,17 @@ TEST(Malformed, MissingPadding) {
   // USERNAME "abcde" (5 bytes) followed straight away by SOFTWARE "xyz"
   // without the 3 padding bytes: 4+5+4+3 = 16, a valid total length, but the
   // next attribute header read at the padded offset runs past the end.
-  const auto msg = hex(
-      "00 01 00 10 21 12 a4 42 00 01 02 03 04 05 06 07 08 09 0a 0b"
-      "00 06 00 05 61 62 63 64 65 80 22 00 03 78 79 7a");
+  const auto msg =
+      hex("00 01 00 10 21 12 a4 42 00 01 02 03 04 05 06 07 08 09 0a 0b"
+          "00 06 00 05 61 62 63 64 65 80 22 00 03 78 79 7a");
   EXPECT_EQ(parseError(msg), ParseError::AttributeOverrun);
 }
 
 TEST(MessageView, NonZeroPaddingIsIgnored) {
   // §14: padding "MUST be ignored by the receiver".
-  const auto msg = hex(
-      "00 01 00 0c 21 12 a4 42 00 01 02 03 04 05 06 07 08 09 0a 0b"
-      "00 06 00 05 61 62 63 64 65 ff ff ff");
+  const auto msg =
+      hex("00 01 00 0c 21 12 a4 42 00 01 02 03 04 05 06 07 08 09 0a 0b"
+          "00 06 00 05 61 62 63 64 65 ff ff ff");
   const auto r = MessageView::parse(msg);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->find(AttributeType::Username)->value.size(), 5U);

@@ -36,8 +36,11 @@ inline constexpr const char* kIpv6Response =
     "80 28 00 04 c8 fb 0b 4c";
 
 // §2.4 Sample Request with Long-Term Authentication.
-inline constexpr const char* kLongTermUsername = "\xe3\x83\x9e\xe3\x83\x88\xe3\x83\xaa\xe3\x83\x83\xe3\x82\xaf\xe3\x82\xb9";
-inline constexpr const char* kLongTermPassword = "The\xc2\xad" "M\xc2\xaatr\xe2\x85\xa8";
+inline constexpr const char* kLongTermUsername =
+    "\xe3\x83\x9e\xe3\x83\x88\xe3\x83\xaa\xe3\x83\x83\xe3\x82\xaf\xe3\x82\xb9";
+inline constexpr const char* kLongTermPassword =
+    "The\xc2\xad"
+    "M\xc2\xaatr\xe2\x85\xa8";
 inline constexpr const char* kLongTermRealm = "example.org";
 inline constexpr const char* kLongTermNonce = "f//499k954d6OL34oL9FSTvy64sA";
 inline constexpr const char* kLongTermRequest =

@@ -47,7 +47,7 @@ TEST(Rfc5769, SampleRequestReencodesByteForByte) {
   std::array<std::uint8_t, 256> buf{};
   MessageBuilder b(buf, {Method::Binding, MessageClass::Request}, kTid, kMagicCookie, ' ');
   b.addText(AttributeType::Software, "STUN test client");
-  b.addRaw(0x0024, hex("6e 00 01 ff"));             // PRIORITY (RFC 8445)
+  b.addRaw(0x0024, hex("6e 00 01 ff"));              // PRIORITY (RFC 8445)
   b.addRaw(0x8029, hex("93 2f f9 b1 51 26 3b 36"));  // ICE-CONTROLLED
   b.addText(AttributeType::Username, "evtj:h6vY");
   b.addMessageIntegrity(asSpan(v::kShortTermPassword));
@@ -119,12 +119,13 @@ TEST(Rfc8489, AppendixB1Sha256WithUserhash) {
   const auto userhash = decodeUserhash(view->find(AttributeType::Userhash)->value);
   ASSERT_TRUE(userhash.ok());
   EXPECT_TRUE(std::equal(hash->begin(), hash->end(), userhash->begin()));
-  const auto algorithm = decodePasswordAlgorithm(view->find(AttributeType::PasswordAlgorithm)->value);
+  const auto algorithm =
+      decodePasswordAlgorithm(view->find(AttributeType::PasswordAlgorithm)->value);
   ASSERT_TRUE(algorithm.ok());
   EXPECT_EQ(algorithm->algorithm, static_cast<std::uint16_t>(PasswordAlgorithmId::Sha256));
 
-  const auto key = longTermKey(PasswordAlgorithmId::Sha256, v::kLongTermUsername,
-                               v::kLongTermRealm, v::kLongTermPassword);
+  const auto key = longTermKey(PasswordAlgorithmId::Sha256, v::kLongTermUsername, v::kLongTermRealm,
+                               v::kLongTermPassword);
   ASSERT_TRUE(key.has_value());
   EXPECT_EQ(verifyMessageIntegritySha256(*view, *key), IntegrityCheck::Ok);
 

@@ -65,11 +65,12 @@ std::vector<std::pair<FrameKind, std::size_t>> frameAll(const std::vector<std::u
 
 TEST(StreamFramer, SameFramesWhateverTheReadSizes) {
   const auto stream = interleavedStream();
-  const std::vector<std::pair<FrameKind, std::size_t>> expected = {
-      {FrameKind::Stun, 108}, {FrameKind::ChannelData, 9}, {FrameKind::ChannelData, 4},
-      {FrameKind::Stun, 116}};
-  for (std::size_t chunk : {std::size_t{1}, std::size_t{3}, std::size_t{7}, std::size_t{64},
-                            stream.size()}) {
+  const std::vector<std::pair<FrameKind, std::size_t>> expected = {{FrameKind::Stun, 108},
+                                                                   {FrameKind::ChannelData, 9},
+                                                                   {FrameKind::ChannelData, 4},
+                                                                   {FrameKind::Stun, 116}};
+  for (std::size_t chunk :
+       {std::size_t{1}, std::size_t{3}, std::size_t{7}, std::size_t{64}, stream.size()}) {
     EXPECT_EQ(frameAll(stream, chunk), expected) << "chunk " << chunk;
   }
 }

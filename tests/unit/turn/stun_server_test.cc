@@ -66,14 +66,14 @@ TEST_F(StunServerTest, SoftwareWhenConfigured) {
   StunServer with_software(ServerOptions{"turnpike/test"});
   const auto o = with_software.handleDatagram(request(), kClient, out_);
   const auto r = response(o);
-  EXPECT_EQ(stun::decodeText(AttributeType::Software, r.find(AttributeType::Software)->value)
-                .value(),
-            "turnpike/test");
+  EXPECT_EQ(
+      stun::decodeText(AttributeType::Software, r.find(AttributeType::Software)->value).value(),
+      "turnpike/test");
 }
 
 TEST_F(StunServerTest, UnknownComprehensionRequiredGets420) {
   const auto r = response(send(request([](auto& b) {
-    b.addRaw(0x0024, testing::hex("6e 00 01 ff"));  // PRIORITY: not ours
+    b.addRaw(0x0024, testing::hex("6e 00 01 ff"));              // PRIORITY: not ours
     b.addRaw(0x8029, testing::hex("00 00 00 00 00 00 00 01"));  // optional: ignored
     b.addRaw(0x7f01, {});
   })));
@@ -103,9 +103,8 @@ TEST_F(StunServerTest, Rfc3489ClientGetsMappedAddressAndItsCookieBack) {
 }
 
 TEST_F(StunServerTest, ChangeRequestWeCannotHonourGets420) {
-  const auto r = response(send(request([](auto& b) {
-    b.add(AttributeType::ChangeRequest, testing::hex("00 00 00 06"));
-  })));
+  const auto r = response(send(
+      request([](auto& b) { b.add(AttributeType::ChangeRequest, testing::hex("00 00 00 06")); })));
   EXPECT_EQ(stun::decodeErrorCode(r.find(AttributeType::ErrorCode)->value)->code, 420);
 }
 
