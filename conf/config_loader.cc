@@ -22,7 +22,14 @@ constexpr std::string_view kWithOps = "arrives with metrics and the admin API";
 void readServer(YamlReader& r, const YAML::Node& node, const std::string& path, ServerConfig& out) {
   r.map(node, path,
         {
-            {"software", [&](auto& n, auto& p) { r.string(n, p, out.software); }},
+            {"software",
+             [&](auto& n, auto& p) {
+               // RFC 8489 §14.14: "fewer than 128 characters (which can be as
+               // long as 763 bytes)".
+               if (r.string(n, p, out.software) && out.software.size() > 127) {
+                 r.error(n, p, "must be fewer than 128 characters");
+               }
+             }},
             {"shutdown_grace", [&](auto& n, auto& p) { r.duration(n, p, out.shutdown_grace); }},
             {"tcp_idle_timeout",
              [&](auto& n, auto& p) {
@@ -71,11 +78,15 @@ void readPorts(YamlReader& r, const YAML::Node& node, const std::string& path, P
         {
             {"min",
              [&](auto& n, auto& p) {
-               if (r.integer(n, p, 1024, 65535, v)) out.min = static_cast<std::uint16_t>(v);
+               if (r.integer(n, p, 1024, 65535, v)) {
+                 out.min = static_cast<std::uint16_t>(v);
+               }
              }},
             {"max",
              [&](auto& n, auto& p) {
-               if (r.integer(n, p, 1024, 65535, v)) out.max = static_cast<std::uint16_t>(v);
+               if (r.integer(n, p, 1024, 65535, v)) {
+                 out.max = static_cast<std::uint16_t>(v);
+               }
              }},
         });
   if (out.min > out.max) {
@@ -170,7 +181,9 @@ void readLog(YamlReader& r, const YAML::Node& node, const std::string& path, Log
                    {"error", LogLevel::Error}, {"critical", LogLevel::Critical},
                    {"off", LogLevel::Off}};
                std::string s;
-               if (!r.string(n, p, s)) return;
+               if (!r.string(n, p, s)) {
+                 return;
+               }
                for (const auto& [name, level] : kLevels) {
                  if (name == s) {
                    out.level = level;
@@ -185,7 +198,9 @@ void readLog(YamlReader& r, const YAML::Node& node, const std::string& path, Log
             {"format",
              [&](auto& n, auto& p) {
                std::string s;
-               if (!r.string(n, p, s)) return;
+               if (!r.string(n, p, s)) {
+                 return;
+               }
                if (s == "text") {
                  out.format = LogFormat::Text;
                } else if (s == "json") {
@@ -204,7 +219,9 @@ void readListenOnly(YamlReader& r, const YAML::Node& node, const std::string& pa
             {"listen",
              [&](auto& n, auto& p) {
                Endpoint e;
-               if (r.endpoint(n, p, e)) out = e;
+               if (r.endpoint(n, p, e)) {
+                 out = e;
+               }
                notSupportedYet(r, n, p, kWithOps);
              }},
         });
@@ -217,7 +234,9 @@ void readRoot(YamlReader& r, const YAML::Node& root, Config& config) {
             {"listen", [&](auto& n, auto& p) { readListen(r, n, p, config.listen); }},
             {"realm",
              [&](auto& n, auto& p) {
-               if (r.string(n, p, config.realm)) notSupportedYet(r, n, p, kWithTurn);
+               if (r.string(n, p, config.realm)) {
+                 notSupportedYet(r, n, p, kWithTurn);
+               }
              }},
             {"auth", [&](auto& n, auto& p) { readAuth(r, n, p, config.auth); }},
             {"relay", [&](auto& n, auto& p) { readRelay(r, n, p, config.relay); }},

@@ -24,9 +24,7 @@ std::optional<turnpike::conf::Config> load(const std::string& path) {
   return result.config;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App cli{"turnpike: a TURN/STUN relay"};
   std::string config_path;
   std::string check_path;
@@ -61,4 +59,15 @@ int main(int argc, char** argv) {
     spdlog::info("no --config given: running on the built-in defaults");
   }
   return turnpike::app::runServer(config);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "turnpike: " << e.what() << "\n";
+    return 1;
+  }
 }

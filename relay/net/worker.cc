@@ -26,8 +26,12 @@ Worker::~Worker() {
   }
   // Sockets never handed to a listener (start() not called) are still ours.
   if (udp_.empty() && tcp_.empty()) {
-    for (int fd : sockets_.udp) ::close(fd);
-    for (int fd : sockets_.tcp) ::close(fd);
+    for (int fd : sockets_.udp) {
+      ::close(fd);
+    }
+    for (int fd : sockets_.tcp) {
+      ::close(fd);
+    }
   }
 }
 

@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <random>
 #include <regex>
+#include <sstream>
 
 #include "relay/stun/address_attribute.h"
 #include "relay/stun/message_builder.h"
@@ -205,6 +207,22 @@ TEST(Process, IdleTcpConnectionsAreClosed) {
   const auto eof = idle.receive(10'000);
   ASSERT_TRUE(eof.has_value());
   EXPECT_TRUE(eof->empty());
+}
+
+TEST(Process, JsonLogsAreOneObjectPerLine) {
+  TurnpikeServer server("log:\n  format: json\n  level: debug\n");
+  ASSERT_TRUE(server.ready()) << server.process().output();
+  EXPECT_EQ(server.stop(), 0);
+  std::istringstream lines(server.process().output());
+  std::string line;
+  int parsed = 0;
+  while (std::getline(lines, line)) {
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << line;
+    EXPECT_TRUE(j.contains("time") && j.contains("level") && j.contains("msg")) << line;
+    ++parsed;
+  }
+  EXPECT_GE(parsed, 4);  // listening x2, running, signal, stopped
 }
 
 TEST(Process, DefaultsAnswerOn3478) {

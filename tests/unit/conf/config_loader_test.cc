@@ -114,6 +114,12 @@ TEST(ConfigLoader, GatedKeysStillValidateTheirValues) {
             "relay.peers.allow[0]: line 3: prefix length \"33\" is out of range");
 }
 
+TEST(ConfigLoader, SoftwareIsBoundedAsTheRfcSays) {
+  const std::string yaml = "server:\n  software: \"" + std::string(128, 's') + "\"\n";
+  EXPECT_EQ(onlyError(loadConfig(yaml)),
+            "server.software: line 2: must be fewer than 128 characters");
+}
+
 TEST(ConfigLoader, YamlSyntaxErrorHasALine) {
   const auto r = loadConfig("listen:\n  udp: [\n");
   ASSERT_EQ(r.errors.size(), 1U);
