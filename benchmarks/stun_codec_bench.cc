@@ -6,13 +6,15 @@
 #include <array>
 #include <vector>
 
+#include "relay/base/clock.h"
 #include "relay/stun/channel_data.h"
 #include "relay/stun/integrity.h"
 #include "relay/stun/long_term_key.h"
 #include "relay/stun/message_builder.h"
 #include "relay/stun/message_view.h"
 #include "relay/stun/turn_attributes.h"
-#include "relay/turn/stun_server.h"
+#include "relay/turn/relay_port_pool.h"
+#include "relay/turn/turn_server.h"
 
 namespace {
 
@@ -91,16 +93,38 @@ void BM_ParseChannelData(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseChannelData);
 
+class NullNetwork final : public turnpike::turn::RelayNetwork {
+ public:
+  std::optional<turnpike::turn::RelaySocketId> openRelaySocket(const TransportAddress&,
+                                                               bool) override {
+    return 1;
+  }
+  void closeRelaySocket(turnpike::turn::RelaySocketId) override {}
+  void sendToPeer(turnpike::turn::RelaySocketId, const TransportAddress&,
+                  std::span<const std::uint8_t>) override {}
+  void sendToClient(const turnpike::turn::FiveTuple&, std::span<const std::uint8_t>) override {}
+};
+
 void BM_HandleBindingRequest(benchmark::State& state) {
+  using namespace turnpike;
   std::array<std::uint8_t, 64> req{};
   MessageBuilder b(req, {Method::Binding, MessageClass::Request}, kTid);
   b.addFingerprint();
   const auto request = b.bytes();
-  turnpike::turn::StunServer server{turnpike::turn::ServerOptions{}};
+  SteadyClock clock;
+  NullNetwork network;
+  const auth::Authenticator authenticator("example.org",
+                                          auth::NonceCodec({}, std::chrono::minutes{10}), {});
+  const turn::PeerPolicy policy(false, {}, {});
+  turn::QuotaLedger quotas(10, 10);
+  turn::AllocationObserver observer;
+  turn::TurnCore core({}, clock, authenticator, network, policy, quotas, {}, observer);
+  turn::TurnServer server(core);
   std::array<std::uint8_t, 256> out{};
-  const auto source = TransportAddress::ipv4({198, 51, 100, 7}, 40000);
+  const turn::FiveTuple tuple{TransportAddress::ipv4({198, 51, 100, 7}, 40000),
+                              TransportAddress::ipv4({10, 0, 0, 1}, 3478), turn::Transport::Udp};
   for (auto _ : state) {
-    benchmark::DoNotOptimize(server.handleDatagram(request, source, out).size);
+    benchmark::DoNotOptimize(server.handleDatagram(request, tuple, out).size);
   }
 }
 BENCHMARK(BM_HandleBindingRequest);

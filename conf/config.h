@@ -47,15 +47,30 @@ struct PeerPolicy {
 };
 
 struct RelayConfig {
+  /// Empty: the first specific IPv4 UDP listen address, else the host's first
+  /// non-loopback IPv4 address.
   std::vector<RelayAddress> addresses;
   PortRange ports;
+  Duration max_lifetime{std::chrono::seconds{3600}};
+  /// Also bind channels 0x5000-0x7FFF (RFC 5766's range; RFC 8656 reserves it).
+  bool rfc5766_channel_numbers = false;
   unsigned workers = 0;  ///< 0 = one per core ("auto")
   PeerPolicy peers;
 };
 
 struct AuthConfig {
   std::vector<std::string> rest_secrets;
-  std::map<std::string, std::string> static_users;
+  std::map<std::string, std::string> static_users;  ///< user -> password
+  /// A TURN REST username whose expiry is further ahead than this is refused.
+  Duration max_ttl{std::chrono::hours{24}};
+  Duration nonce_lifetime{std::chrono::minutes{10}};
+};
+
+struct LimitsConfig {
+  std::uint32_t allocations_per_user = 10;
+  std::uint32_t total_allocations = 100'000;
+  std::uint64_t allocation_bytes_per_second = 0;  ///< 0 = unlimited
+  std::uint32_t unauthenticated_per_second = 10;  ///< error responses per source IP
 };
 
 struct TlsConfig {
@@ -76,6 +91,7 @@ struct Config {
   std::string realm = "turnpike";
   AuthConfig auth;
   RelayConfig relay;
+  LimitsConfig limits;
   TlsConfig tls;
   std::optional<Endpoint> metrics_listen;
   std::optional<Endpoint> control_listen;

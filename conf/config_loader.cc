@@ -15,7 +15,6 @@ void notSupportedYet(YamlReader& r, const YAML::Node& node, const std::string& p
   r.error(node, path, "not supported yet (" + std::string(arrives_with) + ")");
 }
 
-constexpr std::string_view kWithTurn = "arrives with TURN allocations and authentication";
 constexpr std::string_view kWithTls = "arrives with the TLS transport";
 constexpr std::string_view kWithOps = "arrives with metrics and the admin API";
 
@@ -122,24 +121,29 @@ void readRelay(YamlReader& r, const YAML::Node& node, const std::string& path, R
         {
             {"addresses",
              [&](auto& n, auto& p) {
+               out.addresses.clear();
                r.sequence(n, p, [&](const YAML::Node& item, const std::string& ip) {
                  RelayAddress a;
                  readRelayAddress(r, item, ip, a);
+                 bool v6 = false;
+                 if (isIpAddress(a.bind, &v6) && v6) {
+                   r.error(item, ip + ".bind", "IPv6 relay addresses are not supported yet");
+                 }
                  out.addresses.push_back(a);
                });
-               notSupportedYet(r, n, p, kWithTurn);
              }},
-            {"ports",
+            {"ports", [&](auto& n, auto& p) { readPorts(r, n, p, out.ports); }},
+            {"max_lifetime",
              [&](auto& n, auto& p) {
-               readPorts(r, n, p, out.ports);
-               notSupportedYet(r, n, p, kWithTurn);
+               if (r.duration(n, p, out.max_lifetime) &&
+                   out.max_lifetime < std::chrono::minutes{10}) {
+                 r.error(n, p, "must be at least 10m (the RFC 8656 default lifetime)");
+               }
              }},
+            {"rfc5766_channel_numbers",
+             [&](auto& n, auto& p) { r.boolean(n, p, out.rfc5766_channel_numbers); }},
             {"workers", [&](auto& n, auto& p) { readWorkers(r, n, p, out.workers); }},
-            {"peers",
-             [&](auto& n, auto& p) {
-               readPeers(r, n, p, out.peers);
-               notSupportedYet(r, n, p, kWithTurn);
-             }},
+            {"peers", [&](auto& n, auto& p) { readPeers(r, n, p, out.peers); }},
         });
 }
 
@@ -148,16 +152,60 @@ void readAuth(YamlReader& r, const YAML::Node& node, const std::string& path, Au
         {
             {"rest_secrets",
              [&](auto& n, auto& p) {
-               r.stringList(n, p, out.rest_secrets);
-               notSupportedYet(r, n, p, kWithTurn);
+               if (r.stringList(n, p, out.rest_secrets)) {
+                 for (const auto& secret : out.rest_secrets) {
+                   if (secret.empty()) {
+                     r.error(n, p, "a secret must not be empty");
+                   }
+                 }
+               }
              }},
             {"static_users",
              [&](auto& n, auto& p) {
-               if (!n.IsMap() && !n.IsNull()) {
-                 r.error(n, p, "expected a mapping of user name to password");
+               if (n.IsNull()) {
+                 return;
                }
-               notSupportedYet(r, n, p, kWithTurn);
+               if (!n.IsMap()) {
+                 r.error(n, p, "expected a mapping of user name to password");
+                 return;
+               }
+               for (const auto& entry : n) {
+                 std::string password;
+                 const std::string user_path = YamlReader::join(p, entry.first.Scalar());
+                 if (r.string(entry.second, user_path, password)) {
+                   out.static_users[entry.first.Scalar()] = password;
+                 }
+               }
              }},
+            {"max_ttl", [&](auto& n, auto& p) { r.duration(n, p, out.max_ttl); }},
+            {"nonce_lifetime",
+             [&](auto& n, auto& p) {
+               if (r.duration(n, p, out.nonce_lifetime) &&
+                   out.nonce_lifetime < std::chrono::seconds{30}) {
+                 r.error(n, p, "must be at least 30s");
+               }
+             }},
+        });
+}
+
+void readLimits(YamlReader& r, const YAML::Node& node, const std::string& path, LimitsConfig& out) {
+  std::uint64_t v = 0;
+  const auto u32 = [&](std::uint32_t& field, std::uint64_t min, std::uint64_t max) {
+    return [&, min, max](const YAML::Node& n, const std::string& p) {
+      if (r.integer(n, p, min, max, v)) {
+        field = static_cast<std::uint32_t>(v);
+      }
+    };
+  };
+  r.map(node, path,
+        {
+            {"allocations_per_user", u32(out.allocations_per_user, 1, 1'000'000)},
+            {"total_allocations", u32(out.total_allocations, 1, 10'000'000)},
+            {"allocation_bytes_per_second",
+             [&](auto& n, auto& p) {
+               r.integer(n, p, 0, 10'000'000'000ULL, out.allocation_bytes_per_second);
+             }},
+            {"unauthenticated_per_second", u32(out.unauthenticated_per_second, 0, 1'000'000)},
         });
 }
 
@@ -234,10 +282,12 @@ void readRoot(YamlReader& r, const YAML::Node& root, Config& config) {
             {"listen", [&](auto& n, auto& p) { readListen(r, n, p, config.listen); }},
             {"realm",
              [&](auto& n, auto& p) {
-               if (r.string(n, p, config.realm)) {
-                 notSupportedYet(r, n, p, kWithTurn);
+               if (r.string(n, p, config.realm) &&
+                   (config.realm.empty() || config.realm.size() > 127)) {
+                 r.error(n, p, "must be 1 to 127 characters");
                }
              }},
+            {"limits", [&](auto& n, auto& p) { readLimits(r, n, p, config.limits); }},
             {"auth", [&](auto& n, auto& p) { readAuth(r, n, p, config.auth); }},
             {"relay", [&](auto& n, auto& p) { readRelay(r, n, p, config.relay); }},
             {"tls", [&](auto& n, auto& p) { readTls(r, n, p, config.tls); }},

@@ -3,11 +3,13 @@
 #include <event2/event.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <memory>
 #include <vector>
 
+#include "relay/app/turn_setup.h"
 #include "relay/base/clock.h"
 #include "relay/net/listen_socket.h"
 #include "relay/net/socket_address.h"
@@ -40,7 +42,8 @@ void openAll(const std::vector<conf::Endpoint>& endpoints, net::SocketKind kind,
         return;
       }
       address->port = opened.local.port;
-      (kind == net::SocketKind::Udp ? sockets.udp : sockets.tcp).push_back(opened.fd);
+      (kind == net::SocketKind::Udp ? sockets.udp : sockets.tcp)
+          .push_back(net::ListenSocket{opened.fd, opened.local});
     }
     spdlog::info("listening on {} {}", name, address->toString());
   }
@@ -72,13 +75,26 @@ int runServer(const conf::Config& config) {
     openAll(config.listen.tcp, net::SocketKind::Tcp, "tcp", listeners);
   }
   SteadyClock clock;
-  std::vector<std::unique_ptr<net::Worker>> workers;
-  for (unsigned i = 0; i < worker_count; ++i) {
-    workers.push_back(
-        std::make_unique<net::Worker>(i, config, clock, std::move(listeners.per_worker[i])));
+  auto shared = buildSharedState(config, clock);
+  if (!shared) {
+    listeners.ok = false;
   }
+  LoggingObserver observer;
+  std::vector<std::unique_ptr<net::Worker>> workers;
   if (!listeners.ok) {
-    return 1;  // the workers' destructors close what was opened
+    for (auto& sockets : listeners.per_worker) {
+      for (const auto& s : sockets.udp) {
+        ::close(s.fd);
+      }
+      for (const auto& s : sockets.tcp) {
+        ::close(s.fd);
+      }
+    }
+    return 1;
+  }
+  for (unsigned i = 0; i < worker_count; ++i) {
+    workers.push_back(std::make_unique<net::Worker>(i, config, clock, *shared, observer,
+                                                    std::move(listeners.per_worker[i])));
   }
 
   // Workers never take signals: the main thread handles them all.
@@ -109,16 +125,19 @@ int runServer(const conf::Config& config) {
   for (auto& w : workers) {
     w->requestStop();
   }
-  turn::StunCounters total;
+  turn::ServerCounters total;
   for (auto& w : workers) {
     w->join();
     total += w->counters();
   }
   spdlog::info(
       "stopped: {} requests, {} success and {} error responses, {} indications, {} malformed, "
-      "{} unexpected, {} channel data without allocation",
+      "{} unexpected, {} without allocation, {} without permission, {} denied peer, "
+      "{} rate limited; {} allocations created; relayed {}B/{}p to peers, {}B/{}p from peers",
       total.requests, total.success_responses, total.error_responses, total.indications,
-      total.malformed, total.unexpected, total.no_allocation);
+      total.malformed, total.unexpected, total.no_allocation, total.no_permission,
+      total.denied_peer, total.rate_limited, total.allocations_created, total.bytes_to_peer,
+      total.packets_to_peer, total.bytes_from_peer, total.packets_from_peer);
   for (event* e : signal_events) {
     event_free(e);
   }

@@ -7,9 +7,13 @@
 
 namespace turnpike::net {
 
-TcpConnection::TcpConnection(event_base* base, int fd, stun::TransportAddress peer,
-                             turn::StunServer& server, const Clock& clock, ConnectionOwner& owner)
-    : peer_(peer), server_(server), clock_(clock), owner_(owner), last_activity_(clock.now()) {
+TcpConnection::TcpConnection(event_base* base, int fd, turn::FiveTuple five_tuple,
+                             turn::TurnServer& server, const Clock& clock, ConnectionOwner& owner)
+    : five_tuple_(five_tuple),
+      server_(server),
+      clock_(clock),
+      owner_(owner),
+      last_activity_(clock.now()) {
   bev_ = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
   bufferevent_setcb(bev_, &TcpConnection::onRead, &TcpConnection::onWrite, &TcpConnection::onEvent,
                     this);
@@ -52,13 +56,25 @@ bool TcpConnection::processInput() {
       if (!frame.value()) {
         break;
       }
-      const auto outcome = server_.handleFrame(**frame, peer_, turn::Transport::Tcp, response_);
+      const auto outcome = server_.handleFrame(**frame, five_tuple_, response_);
       if (outcome.kind == turn::Outcome::Kind::Reply) {
         bufferevent_write(bev_, response_.data(), outcome.size);
       }
     }
   }
   return true;
+}
+
+void TcpConnection::send(std::span<const std::uint8_t> bytes) {
+  if (closing_) {
+    return;
+  }
+  // RFC 8656 §12.5: ChannelData on a stream is padded to a multiple of 4.
+  static constexpr std::uint8_t kPadding[3] = {0, 0, 0};
+  bufferevent_write(bev_, bytes.data(), bytes.size());
+  if (!bytes.empty() && (bytes[0] & 0xC0) == 0x40 && bytes.size() % 4 != 0) {
+    bufferevent_write(bev_, kPadding, 4 - bytes.size() % 4);
+  }
 }
 
 void TcpConnection::onWrite(bufferevent* bev, void* self) {

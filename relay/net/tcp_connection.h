@@ -6,7 +6,7 @@
 #include "relay/base/clock.h"
 #include "relay/stun/stream_framer.h"
 #include "relay/stun/transport_address.h"
-#include "relay/turn/stun_server.h"
+#include "relay/turn/turn_server.h"
 
 struct bufferevent;
 struct event_base;
@@ -26,14 +26,16 @@ class ConnectionOwner {
 /// RFC 8656 §12.5) and writes responses back on the same stream.
 class TcpConnection {
  public:
-  TcpConnection(event_base* base, int fd, stun::TransportAddress peer, turn::StunServer& server,
+  TcpConnection(event_base* base, int fd, turn::FiveTuple five_tuple, turn::TurnServer& server,
                 const Clock& clock, ConnectionOwner& owner);
   ~TcpConnection();
   TcpConnection(const TcpConnection&) = delete;
   TcpConnection& operator=(const TcpConnection&) = delete;
 
   [[nodiscard]] Clock::TimePoint lastActivity() const { return last_activity_; }
-  [[nodiscard]] const stun::TransportAddress& peer() const { return peer_; }
+  [[nodiscard]] const turn::FiveTuple& fiveTuple() const { return five_tuple_; }
+  /// Queues bytes for the client (responses, relayed data).
+  void send(std::span<const std::uint8_t> bytes);
   /// Stops reading and closes once pending output is written.
   void closeWhenFlushed();
 
@@ -45,8 +47,8 @@ class TcpConnection {
   bool processInput();
 
   bufferevent* bev_ = nullptr;
-  stun::TransportAddress peer_;
-  turn::StunServer& server_;
+  turn::FiveTuple five_tuple_;
+  turn::TurnServer& server_;
   const Clock& clock_;
   ConnectionOwner& owner_;
   stun::StreamFramer framer_;

@@ -11,8 +11,9 @@
 
 namespace turnpike::net {
 
-TcpListener::TcpListener(EventLoop& loop, int fd, AcceptHandler on_accept)
-    : on_accept_(std::move(on_accept)) {
+TcpListener::TcpListener(EventLoop& loop, int fd, stun::TransportAddress local,
+                         AcceptHandler on_accept)
+    : local_(local), on_accept_(std::move(on_accept)) {
   listener_ = evconnlistener_new(loop.base(), &TcpListener::onAccept, this,
                                  LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
   evconnlistener_set_error_cb(listener_, &TcpListener::onError);
@@ -24,7 +25,8 @@ void TcpListener::onAccept(evconnlistener* /*listener*/, int fd, sockaddr* addre
                            void* self) {
   sockaddr_storage ss{};
   std::memcpy(&ss, address, std::min(static_cast<std::size_t>(length), sizeof ss));
-  static_cast<TcpListener*>(self)->on_accept_(fd, fromSockaddr(ss));
+  auto* listener = static_cast<TcpListener*>(self);
+  listener->on_accept_(fd, fromSockaddr(ss), listener->local_);
 }
 
 void TcpListener::onError(evconnlistener* /*listener*/, void* /*self*/) {

@@ -13,9 +13,10 @@ namespace turnpike::net {
 /// One worker's accepting socket on one TCP listen address.
 class TcpListener {
  public:
-  using AcceptHandler = std::function<void(int fd, const stun::TransportAddress& peer)>;
+  using AcceptHandler = std::function<void(int fd, const stun::TransportAddress& peer,
+                                           const stun::TransportAddress& local)>;
 
-  TcpListener(EventLoop& loop, int fd, AcceptHandler on_accept);
+  TcpListener(EventLoop& loop, int fd, stun::TransportAddress local, AcceptHandler on_accept);
   ~TcpListener();
   TcpListener(const TcpListener&) = delete;
   TcpListener& operator=(const TcpListener&) = delete;
@@ -25,6 +26,7 @@ class TcpListener {
   static void onError(evconnlistener* listener, void* self);
 
   evconnlistener* listener_ = nullptr;
+  stun::TransportAddress local_;
   AcceptHandler on_accept_;
 };
 

@@ -7,9 +7,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "relay/net/datagram_batch.h"
 #include "relay/net/event_loop.h"
 #include "relay/stun/transport_address.h"
-#include "relay/turn/stun_server.h"
+#include "relay/turn/turn_server.h"
 
 namespace turnpike::net {
 
@@ -17,34 +18,34 @@ namespace turnpike::net {
 /// recvmmsg in batches and answers with one sendmmsg per batch.
 class UdpListener {
  public:
-  UdpListener(EventLoop& loop, int fd, turn::StunServer& server);
+  UdpListener(EventLoop& loop, int fd, stun::TransportAddress local, turn::TurnServer& server,
+              DatagramBatch& batch);
   ~UdpListener();
   UdpListener(const UdpListener&) = delete;
   UdpListener& operator=(const UdpListener&) = delete;
 
-  static constexpr std::size_t kBatch = 32;
-  static constexpr std::size_t kMaxDatagram = 4096;
+  [[nodiscard]] int fd() const { return fd_; }
+  [[nodiscard]] const stun::TransportAddress& local() const { return local_; }
+
   static constexpr std::size_t kMaxResponse = 2048;
   /// Batches per readiness event before yielding to other sockets.
   static constexpr int kBatchesPerTurn = 8;
 
  private:
   static void onReadable(int fd, short what, void* self);
-  /// Receives one batch; returns how many datagrams arrived.
-  int receiveBatch();
+  /// Receives and answers one batch; returns how many datagrams arrived.
+  int serveBatch();
 
   int fd_;
-  turn::StunServer& server_;
+  stun::TransportAddress local_;
+  turn::TurnServer& server_;
+  DatagramBatch& batch_;
   event* read_event_ = nullptr;
 
-  // Per-listener scratch, reused for every batch: no allocation per packet.
-  std::vector<std::uint8_t> in_data_;
   std::vector<std::uint8_t> out_data_;
-  std::array<mmsghdr, kBatch> in_msgs_{};
-  std::array<iovec, kBatch> in_iov_{};
-  std::array<sockaddr_storage, kBatch> in_addrs_{};
-  std::array<mmsghdr, kBatch> out_msgs_{};
-  std::array<iovec, kBatch> out_iov_{};
+  std::array<mmsghdr, DatagramBatch::kBatch> out_msgs_{};
+  std::array<iovec, DatagramBatch::kBatch> out_iov_{};
+  std::array<sockaddr_storage, DatagramBatch::kBatch> out_addrs_{};
 };
 
 }  // namespace turnpike::net

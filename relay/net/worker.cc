@@ -6,17 +6,21 @@
 namespace turnpike::net {
 namespace {
 
+// One timer per worker sweeps expired allocations and idle connections.
 constexpr auto kSweepInterval = std::chrono::seconds{1};
 
 }  // namespace
 
-Worker::Worker(unsigned index, const conf::Config& config, const Clock& clock,
-               WorkerSockets sockets)
+Worker::Worker(unsigned index, const conf::Config& config, const Clock& clock, SharedState& shared,
+               turn::AllocationObserver& observer, WorkerSockets sockets)
     : index_(index),
       config_(config),
       clock_(clock),
       loop_(clock),
-      server_(turn::ServerOptions{config.server.software}),
+      network_(loop_, batch_),
+      core_(shared.settings, clock, *shared.authenticator, network_, *shared.policy, *shared.quotas,
+            shared.relays, observer),
+      server_(core_),
       sockets_(std::move(sockets)) {}
 
 Worker::~Worker() {
@@ -26,34 +30,44 @@ Worker::~Worker() {
   }
   // Sockets never handed to a listener (start() not called) are still ours.
   if (udp_.empty() && tcp_.empty()) {
-    for (int fd : sockets_.udp) {
-      ::close(fd);
+    for (const auto& s : sockets_.udp) {
+      ::close(s.fd);
     }
-    for (int fd : sockets_.tcp) {
-      ::close(fd);
+    for (const auto& s : sockets_.tcp) {
+      ::close(s.fd);
     }
   }
 }
 
 void Worker::start() {
-  for (int fd : sockets_.udp) {
-    udp_.push_back(std::make_unique<UdpListener>(loop_, fd, server_));
+  for (const auto& s : sockets_.udp) {
+    udp_.push_back(std::make_unique<UdpListener>(loop_, s.fd, s.local, server_, batch_));
   }
-  for (int fd : sockets_.tcp) {
+  for (const auto& s : sockets_.tcp) {
     tcp_.push_back(std::make_unique<TcpListener>(
-        loop_, fd, [this](int client_fd, const stun::TransportAddress& peer) {
-          auto connection = std::make_unique<TcpConnection>(loop_.base(), client_fd, peer, server_,
-                                                            clock_, *this);
-          auto* raw = connection.get();
-          connections_.emplace(raw, std::move(connection));
+        loop_, s.fd, s.local,
+        [this](int fd, const stun::TransportAddress& peer, const stun::TransportAddress& local) {
+          accept(fd, peer, local);
         }));
   }
-  loop_.runAfter(kSweepInterval, [this] { sweepIdleConnections(); });
+  network_.attach(server_, udp_, [this](const turn::FiveTuple& t) -> TcpConnection* {
+    const auto it = by_five_tuple_.find(t);
+    return it == by_five_tuple_.end() ? nullptr : it->second;
+  });
+  loop_.runAfter(kSweepInterval, [this] { sweep(); });
   thread_ = std::thread([this] {
     spdlog::debug("worker {} running", index_);
     loop_.run();
     spdlog::debug("worker {} stopped", index_);
   });
+}
+
+void Worker::accept(int fd, const stun::TransportAddress& peer,
+                    const stun::TransportAddress& local) {
+  const turn::FiveTuple t{peer, local, turn::Transport::Tcp};
+  auto connection = std::make_unique<TcpConnection>(loop_.base(), fd, t, server_, clock_, *this);
+  by_five_tuple_[t] = connection.get();
+  connections_.emplace(connection.get(), std::move(connection));
 }
 
 void Worker::requestStop() {
@@ -74,6 +88,7 @@ void Worker::beginStop() {
   // Close the listeners first so no new work arrives.
   udp_.clear();
   tcp_.clear();
+  server_.deleteAllAllocations();
   std::vector<TcpConnection*> open;
   open.reserve(connections_.size());
   for (const auto& [raw, owned] : connections_) {
@@ -87,6 +102,7 @@ void Worker::beginStop() {
       spdlog::warn("worker {}: {} connections still open after shutdown grace, closing", index_,
                    connections_.size());
     }
+    by_five_tuple_.clear();
     connections_.clear();
     loop_.exit();
   });
@@ -100,24 +116,32 @@ void Worker::finishStopIfIdle() {
 }
 
 void Worker::onConnectionClosed(TcpConnection* connection) {
+  // RFC 8656 §3.1: closing a stream client's connection deletes its allocation.
+  server_.deleteAllocationOf(connection->fiveTuple());
+  by_five_tuple_.erase(connection->fiveTuple());
   connections_.erase(connection);
   finishStopIfIdle();
 }
 
-void Worker::sweepIdleConnections() {
+void Worker::sweep() {
+  server_.expireAllocations();
   const auto now = clock_.now();
   std::vector<TcpConnection*> idle;
   for (const auto& [raw, owned] : connections_) {
-    if (now - raw->lastActivity() >= config_.server.tcp_idle_timeout) {
+    // A connection carrying an allocation lives as long as the allocation.
+    if (now - raw->lastActivity() >= config_.server.tcp_idle_timeout &&
+        !server_.hasAllocation(raw->fiveTuple())) {
       idle.push_back(raw);
     }
   }
   for (TcpConnection* c : idle) {
-    spdlog::debug("worker {}: closing idle tcp connection from {}", index_, c->peer().toString());
+    spdlog::debug("worker {}: closing idle tcp connection from {}", index_,
+                  c->fiveTuple().client.toString());
+    by_five_tuple_.erase(c->fiveTuple());
     connections_.erase(c);
   }
   if (!stopping_) {
-    loop_.runAfter(kSweepInterval, [this] { sweepIdleConnections(); });
+    loop_.runAfter(kSweepInterval, [this] { sweep(); });
   }
 }
 

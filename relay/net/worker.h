@@ -7,26 +7,37 @@
 
 #include "conf/config.h"
 #include "relay/base/clock.h"
+#include "relay/net/datagram_batch.h"
 #include "relay/net/event_loop.h"
+#include "relay/net/shared_state.h"
 #include "relay/net/tcp_connection.h"
 #include "relay/net/tcp_listener.h"
 #include "relay/net/udp_listener.h"
-#include "relay/turn/stun_server.h"
+#include "relay/net/worker_network.h"
+#include "relay/turn/turn_server.h"
 
 namespace turnpike::net {
+
+/// A bound listening socket handed to a worker.
+struct ListenSocket {
+  int fd = -1;
+  stun::TransportAddress local;
+};
 
 /// The sockets one worker owns: one per listen address, all bound with
 /// SO_REUSEPORT to the same addresses as every other worker's.
 struct WorkerSockets {
-  std::vector<int> udp;
-  std::vector<int> tcp;
+  std::vector<ListenSocket> udp;
+  std::vector<ListenSocket> tcp;
 };
 
-/// A shared-nothing worker: its own thread, event loop, sockets, StunServer
-/// and connections. Other threads talk to it only through requestStop().
+/// A shared-nothing worker: its own thread, event loop, sockets, TURN state
+/// (allocations, relay sockets, counters) and connections. Other threads talk
+/// to it only through requestStop().
 class Worker final : public ConnectionOwner {
  public:
-  Worker(unsigned index, const conf::Config& config, const Clock& clock, WorkerSockets sockets);
+  Worker(unsigned index, const conf::Config& config, const Clock& clock, SharedState& shared,
+         turn::AllocationObserver& observer, WorkerSockets sockets);
   ~Worker() override;
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -37,7 +48,7 @@ class Worker final : public ConnectionOwner {
   void join();
 
   /// Valid after join().
-  [[nodiscard]] const turn::StunCounters& counters() const { return server_.counters(); }
+  [[nodiscard]] const turn::ServerCounters& counters() const { return server_.counters(); }
   [[nodiscard]] unsigned index() const { return index_; }
 
   void onConnectionClosed(TcpConnection* connection) override;
@@ -45,17 +56,22 @@ class Worker final : public ConnectionOwner {
  private:
   void beginStop();
   void finishStopIfIdle();
-  void sweepIdleConnections();
+  void sweep();
+  void accept(int fd, const stun::TransportAddress& peer, const stun::TransportAddress& local);
 
   unsigned index_;
   const conf::Config& config_;
   const Clock& clock_;
   EventLoop loop_;
-  turn::StunServer server_;
+  DatagramBatch batch_;
+  WorkerNetwork network_;
+  turn::TurnCore core_;
+  turn::TurnServer server_;
   WorkerSockets sockets_;
   std::vector<std::unique_ptr<UdpListener>> udp_;
   std::vector<std::unique_ptr<TcpListener>> tcp_;
   std::unordered_map<TcpConnection*, std::unique_ptr<TcpConnection>> connections_;
+  std::unordered_map<turn::FiveTuple, TcpConnection*, turn::FiveTupleHash> by_five_tuple_;
   bool stopping_ = false;
   std::thread thread_;
 };

@@ -9,7 +9,7 @@ Result<ChannelDataView, ChannelDataError> parseChannelData(std::span<const std::
     return ChannelDataError::TooShort;
   }
   const std::uint16_t channel = readU16(bytes.data());
-  if (!isValidChannel(channel)) {
+  if (channel < kMinChannel || channel > kMaxRfc5766Channel) {
     return ChannelDataError::InvalidChannel;
   }
   const std::size_t length = readU16(bytes.data() + 2);

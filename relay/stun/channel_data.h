@@ -29,9 +29,13 @@ constexpr bool isValidChannel(std::uint16_t channel) {
 /// demultiplexing: 64..79 on the first byte).
 constexpr bool looksLikeChannelData(std::uint8_t first_byte) { return (first_byte & 0xC0) == 0x40; }
 
+/// RFC 5766 allowed 0x4000 through 0x7FFF; older clients (coturn's own
+/// turnutils_uclient among them) still pick from that range.
+constexpr std::uint16_t kMaxRfc5766Channel = 0x7FFF;
+
 enum class ChannelDataError : std::uint8_t {
   TooShort,        ///< fewer than 4 bytes, or fewer than the length claims
-  InvalidChannel,  ///< outside 0x4000..0x4FFF
+  InvalidChannel,  ///< not 0x4000..0x7FFF: not ChannelData at all
 };
 
 struct ChannelDataView {
@@ -39,7 +43,8 @@ struct ChannelDataView {
   std::span<const std::uint8_t> data;
 };
 
-/// Parses ChannelData in a datagram. Trailing bytes past the length (padding)
+/// Parses ChannelData in a datagram: any number 0x4000..0x7FFF frames (which
+/// numbers may be bound is ChannelBind's business). Trailing bytes past the length (padding)
 /// are allowed; a datagram shorter than the length claims is discarded
 /// (§12.5: "the message is silently discarded").
 Result<ChannelDataView, ChannelDataError> parseChannelData(std::span<const std::uint8_t> bytes);

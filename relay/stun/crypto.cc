@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <openssl/rand.h>
 #include <zlib.h>
 
 #include <cstdlib>
@@ -97,6 +98,39 @@ std::uint32_t crc32(Bytes data) {
   uLong crc = ::crc32(0L, Z_NULL, 0);
   crc = ::crc32(crc, data.data(), static_cast<uInt>(data.size()));
   return static_cast<std::uint32_t>(crc);
+}
+
+std::string base64Encode(Bytes data) {
+  std::string out(4 * ((data.size() + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data.data(),
+                                static_cast<int>(data.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+std::optional<std::vector<std::uint8_t>> base64Decode(std::string_view text) {
+  if (text.size() % 4 != 0) {
+    return std::nullopt;
+  }
+  std::vector<std::uint8_t> out(3 * (text.size() / 4));
+  const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  if (n < 0) {
+    return std::nullopt;
+  }
+  // EVP_DecodeBlock counts padding as zero bytes; drop them.
+  std::size_t size = static_cast<std::size_t>(n);
+  for (std::size_t i = text.size(); i > 0 && text[i - 1] == '=' && size > 0; --i) {
+    --size;
+  }
+  out.resize(size);
+  return out;
+}
+
+void randomBytes(std::span<std::uint8_t> out) {
+  if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1) {
+    std::abort();
+  }
 }
 
 bool constantTimeEqual(Bytes a, Bytes b) {

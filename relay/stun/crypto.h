@@ -3,7 +3,11 @@
 #include <array>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <span>
+#include <string>
+#include <string_view>
+#include <vector>
 
 // A thin adapter over OpenSSL and zlib so that codec headers do not include them.
 namespace turnpike::stun::crypto {
@@ -22,6 +26,13 @@ Sha256Digest sha256(Bytes data);
 
 /// CRC-32 as in ISO/IEC 13239 (the one RFC 8489 §14.7 names).
 std::uint32_t crc32(Bytes data);
+
+/// Standard base64 (RFC 4648 §4) with padding.
+std::string base64Encode(Bytes data);
+std::optional<std::vector<std::uint8_t>> base64Decode(std::string_view text);
+
+/// Cryptographically strong random bytes.
+void randomBytes(std::span<std::uint8_t> out);
 
 /// Compares in time that depends only on the lengths.
 bool constantTimeEqual(Bytes a, Bytes b);

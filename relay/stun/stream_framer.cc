@@ -37,9 +37,6 @@ FrameBoundary findFrame(std::span<const std::uint8_t> buffered) {
     b.message_size = kHeaderSize + length;
     b.frame_size = b.message_size;
   } else {
-    if (!isValidChannel(readU16(&buffered[0]))) {
-      return invalid(FrameError::InvalidChannel);
-    }
     // §12.5: "Over TCP and TLS-over-TCP, the ChannelData message MUST be
     // padded to a multiple of four bytes".
     b.kind = FrameKind::ChannelData;

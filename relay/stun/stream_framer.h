@@ -17,7 +17,6 @@ enum class FrameKind : std::uint8_t { Stun, ChannelData };
 enum class FrameError : std::uint8_t {
   NotStunOrChannelData,  ///< first bits are 0b10/0b11: the stream cannot be resynchronised
   BadStunLength,         ///< STUN length not a multiple of 4
-  InvalidChannel,        ///< ChannelData outside 0x4000..0x4FFF
   BufferFull,            ///< more unframed bytes than any valid frame needs
 };
 

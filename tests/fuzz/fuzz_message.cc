@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <span>
 
+#include "auth/static_users.h"
+#include "relay/base/clock.h"
 #include "relay/stun/address_attribute.h"
 #include "relay/stun/error_code_attribute.h"
 #include "relay/stun/integrity.h"
@@ -13,7 +15,8 @@
 #include "relay/stun/text_attributes.h"
 #include "relay/stun/turn_attributes.h"
 #include "relay/stun/unknown_attributes.h"
-#include "relay/turn/stun_server.h"
+#include "relay/turn/relay_port_pool.h"
+#include "relay/turn/turn_server.h"
 
 namespace {
 
@@ -66,6 +69,46 @@ void decodeAll(const turnpike::stun::MessageView& view) {
   (void)verifyMessageIntegritySha256(view, key);
 }
 
+class NullNetwork final : public turnpike::turn::RelayNetwork {
+ public:
+  std::optional<turnpike::turn::RelaySocketId> openRelaySocket(
+      const turnpike::stun::TransportAddress&, bool) override {
+    return next_++;
+  }
+  void closeRelaySocket(turnpike::turn::RelaySocketId) override {}
+  void sendToPeer(turnpike::turn::RelaySocketId, const turnpike::stun::TransportAddress&,
+                  std::span<const std::uint8_t>) override {}
+  void sendToClient(const turnpike::turn::FiveTuple&, std::span<const std::uint8_t>) override {}
+
+ private:
+  turnpike::turn::RelaySocketId next_ = 1;
+};
+
+// One long-lived TURN server, so sequences of inputs can build allocations.
+struct FuzzServer {
+  turnpike::SteadyClock clock;
+  NullNetwork network;
+  turnpike::auth::Authenticator authenticator{
+      "example.org",
+      turnpike::auth::NonceCodec({}, std::chrono::minutes{10}),
+      {std::make_shared<turnpike::auth::StaticUsers>(
+          std::map<std::string, std::string>{{"alice", "pw"}})}};
+  turnpike::turn::PeerPolicy policy{true, {}, {}};
+  turnpike::turn::QuotaLedger quotas{100, 1000};
+  turnpike::turn::RelayPortPool pool{50000, 50999, clock};
+  turnpike::turn::AllocationObserver observer;
+  turnpike::turn::TurnCore core{{},
+                                clock,
+                                authenticator,
+                                network,
+                                policy,
+                                quotas,
+                                {{turnpike::stun::TransportAddress::ipv4({10, 0, 0, 1}, 0),
+                                  turnpike::stun::TransportAddress::ipv4({10, 0, 0, 1}, 0), &pool}},
+                                observer};
+  turnpike::turn::TurnServer server{core};
+};
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -74,15 +117,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (strict) {
     decodeAll(strict.value());
   }
-  static turnpike::turn::StunServer server{turnpike::turn::ServerOptions{"fuzz"}};
+  static FuzzServer fuzz;
   std::array<std::uint8_t, 2048> out{};
-  const auto source = turnpike::stun::TransportAddress::ipv4({192, 0, 2, 1}, 3478);
-  const auto outcome = server.handleDatagram(bytes, source, out);
+  const turnpike::turn::FiveTuple tuple{
+      turnpike::stun::TransportAddress::ipv4({192, 0, 2, 1}, 3478),
+      turnpike::stun::TransportAddress::ipv4({10, 0, 0, 1}, 3478), turnpike::turn::Transport::Udp};
+  const auto outcome = fuzz.server.handleDatagram(bytes, tuple, out);
   if (outcome.kind == turnpike::turn::Outcome::Kind::Reply) {
     // Whatever we send must itself parse.
     const auto reply = turnpike::stun::MessageView::parse(std::span(out).first(outcome.size),
                                                           {.accept_rfc3489 = true});
     if (!reply) __builtin_trap();
   }
+  // Peer data for whatever allocation exists.
+  fuzz.server.handlePeerDatagram(1, turnpike::stun::TransportAddress::ipv4({8, 8, 8, 8}, 53),
+                                 bytes);
   return 0;
 }

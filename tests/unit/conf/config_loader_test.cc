@@ -94,13 +94,9 @@ TEST(ConfigLoader, ReportsEveryError) {
 
 TEST(ConfigLoader, FeaturesNotBuiltYetAreRefused) {
   for (const char* yaml :
-       {"realm: example.org\n", "auth:\n  rest_secrets: [s3cret]\n",
-        "auth:\n  static_users:\n    alice: pw\n",
-        "relay:\n  ports:\n    min: 50000\n    max: 60000\n",
-        "relay:\n  addresses:\n    - bind: 127.0.0.1\n",
-        "relay:\n  peers:\n    allow_loopback: true\n", "tls:\n  certificate: a.pem\n",
-        "listen:\n  tls: [\"0.0.0.0:5349\"]\n", "metrics:\n  listen: 0.0.0.0:9641\n",
-        "control:\n  listen: 127.0.0.1:8088\n"}) {
+       {"tls:\n  certificate: a.pem\n", "listen:\n  tls: [\"0.0.0.0:5349\"]\n",
+        "metrics:\n  listen: 0.0.0.0:9641\n", "control:\n  listen: 127.0.0.1:8088\n",
+        "relay:\n  addresses:\n    - bind: \"::1\"\n"}) {
     const auto r = loadConfig(yaml);
     ASSERT_FALSE(r.errors.empty()) << yaml;
     EXPECT_NE(r.errors.back().message.find("not supported yet"), std::string::npos) << yaml;
@@ -108,9 +104,58 @@ TEST(ConfigLoader, FeaturesNotBuiltYetAreRefused) {
 }
 
 TEST(ConfigLoader, GatedKeysStillValidateTheirValues) {
-  const auto r = loadConfig("relay:\n  peers:\n    allow: [\"10.0.0.0/33\"]\n");
+  const auto r = loadConfig("metrics:\n  listen: \"0.0.0.0:70000\"\n");
   ASSERT_EQ(r.errors.size(), 2U);
-  EXPECT_EQ(r.errors[0].toString(),
+  EXPECT_EQ(r.errors[0].toString(), "metrics.listen: line 2: port 70000 is out of range");
+}
+
+TEST(ConfigLoader, TurnKeys) {
+  const auto r = loadConfig(R"(
+realm: example.org
+auth:
+  rest_secrets: [new, old]
+  static_users:
+    alice: pw
+  max_ttl: 12h
+  nonce_lifetime: 5m
+relay:
+  addresses:
+    - bind: 10.0.0.5
+      external: 203.0.113.5
+  ports: {min: 50000, max: 50100}
+  max_lifetime: 1h
+  peers:
+    allow_loopback: true
+    allow: ["10.1.0.0/16"]
+    deny: ["8.8.8.8/32"]
+limits:
+  allocations_per_user: 3
+  total_allocations: 50
+  allocation_bytes_per_second: 125000
+  unauthenticated_per_second: 5
+)");
+  ASSERT_TRUE(r.config.has_value()) << r.errors.front().toString();
+  const Config& c = *r.config;
+  EXPECT_EQ(c.realm, "example.org");
+  EXPECT_EQ(c.auth.rest_secrets, (std::vector<std::string>{"new", "old"}));
+  EXPECT_EQ(c.auth.static_users.at("alice"), "pw");
+  EXPECT_EQ(c.auth.max_ttl, std::chrono::hours{12});
+  EXPECT_EQ(c.relay.addresses[0].external, "203.0.113.5");
+  EXPECT_EQ(c.relay.ports.max, 50100);
+  EXPECT_TRUE(c.relay.peers.allow_loopback);
+  EXPECT_EQ(c.relay.peers.deny[0].prefix_length, 32U);
+  EXPECT_EQ(c.limits.allocations_per_user, 3U);
+  EXPECT_EQ(c.limits.allocation_bytes_per_second, 125000U);
+}
+
+TEST(ConfigLoader, TurnKeysAreChecked) {
+  EXPECT_EQ(onlyError(loadConfig("relay:\n  ports:\n    min: 60000\n    max: 50000\n")),
+            "relay.ports: line 3: min 60000 is above max 50000");
+  EXPECT_EQ(onlyError(loadConfig("relay:\n  addresses:\n    - external: 1.2.3.4\n")),
+            "relay.addresses[0].bind: line 3: is required");
+  EXPECT_EQ(onlyError(loadConfig("auth:\n  rest_secrets: [\"\"]\n")),
+            "auth.rest_secrets: line 2: a secret must not be empty");
+  EXPECT_EQ(onlyError(loadConfig("relay:\n  peers:\n    allow: [\"10.0.0.0/33\"]\n")),
             "relay.peers.allow[0]: line 3: prefix length \"33\" is out of range");
 }
 

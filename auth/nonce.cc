@@ -1,0 +1,76 @@
+#include "auth/nonce.h"
+
+#include <algorithm>
+
+#include "relay/stun/byte_io.h"
+#include "relay/stun/crypto.h"
+
+namespace turnpike::auth {
+namespace {
+
+std::string featureText() {
+  const std::uint8_t bits[3] = {static_cast<std::uint8_t>(NonceCodec::kSecurityFeatures >> 16),
+                                static_cast<std::uint8_t>(NonceCodec::kSecurityFeatures >> 8),
+                                static_cast<std::uint8_t>(NonceCodec::kSecurityFeatures)};
+  return stun::crypto::base64Encode(bits);
+}
+
+}  // namespace
+
+std::array<std::uint8_t, 16> NonceCodec::tag(std::uint64_t issued,
+                                             const stun::TransportAddress& client) const {
+  std::array<std::uint8_t, 8 + 1 + 16 + 2> input{};
+  stun::writeU32(&input[0], static_cast<std::uint32_t>(issued >> 32));
+  stun::writeU32(&input[4], static_cast<std::uint32_t>(issued));
+  input[8] = static_cast<std::uint8_t>(client.family);
+  std::copy(client.ip.begin(), client.ip.end(), input.begin() + 9);
+  stun::writeU16(&input[25], client.port);
+  const auto mac = stun::crypto::hmacSha256(key_, {input});
+  std::array<std::uint8_t, 16> out{};
+  std::copy_n(mac.begin(), out.size(), out.begin());
+  return out;
+}
+
+std::string NonceCodec::issue(const stun::TransportAddress& client,
+                              std::chrono::seconds unix_now) const {
+  const auto issued = static_cast<std::uint64_t>(unix_now.count());
+  std::array<std::uint8_t, 24> body{};
+  stun::writeU32(&body[0], static_cast<std::uint32_t>(issued >> 32));
+  stun::writeU32(&body[4], static_cast<std::uint32_t>(issued));
+  const auto t = tag(issued, client);
+  std::copy(t.begin(), t.end(), body.begin() + 8);
+  return std::string(kCookie) + featureText() + stun::crypto::base64Encode(body);
+}
+
+NonceCodec::Check NonceCodec::check(std::string_view nonce, const stun::TransportAddress& client,
+                                    std::chrono::seconds unix_now) const {
+  const std::string prefix = std::string(kCookie) + featureText();
+  if (nonce.substr(0, prefix.size()) != prefix) {
+    return Check::Forged;
+  }
+  const auto body = stun::crypto::base64Decode(nonce.substr(prefix.size()));
+  if (!body || body->size() != 24) {
+    return Check::Forged;
+  }
+  const std::uint64_t issued =
+      (std::uint64_t{stun::readU32(body->data())} << 32) | stun::readU32(body->data() + 4);
+  const auto expected = tag(issued, client);
+  if (!stun::crypto::constantTimeEqual(expected, std::span(*body).subspan(8))) {
+    return Check::Forged;
+  }
+  const auto now = static_cast<std::uint64_t>(unix_now.count());
+  if (issued > now || now - issued >= static_cast<std::uint64_t>(lifetime_.count())) {
+    return Check::Stale;
+  }
+  return Check::Valid;
+}
+
+bool NonceCodec::announcesPasswordAlgorithms(std::string_view nonce) {
+  if (nonce.substr(0, kCookie.size()) != kCookie || nonce.size() < kCookie.size() + 4) {
+    return false;
+  }
+  const auto bits = stun::crypto::base64Decode(nonce.substr(kCookie.size(), 4));
+  return bits && bits->size() == 3 && ((*bits)[2] & 0x01) != 0;
+}
+
+}  // namespace turnpike::auth

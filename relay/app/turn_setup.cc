@@ -1,0 +1,143 @@
+#include "relay/app/turn_setup.h"
+
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+
+#include "auth/rest_credentials.h"
+#include "auth/static_users.h"
+#include "relay/stun/crypto.h"
+
+namespace turnpike::app {
+namespace {
+
+std::vector<turn::IpPrefix> prefixes(const std::vector<conf::Cidr>& cidrs) {
+  std::vector<turn::IpPrefix> out;
+  for (const auto& c : cidrs) {
+    // Already validated by conf/; parse cannot fail here.
+    if (auto p = turn::IpPrefix::parse(c.ip + "/" + std::to_string(c.prefix_length))) {
+      out.push_back(*p);
+    }
+  }
+  return out;
+}
+
+// The first non-loopback IPv4 address of the host, for a relay address when
+// none is configured and the server listens on 0.0.0.0.
+std::optional<std::string> hostIpv4() {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) {
+    return std::nullopt;
+  }
+  std::optional<std::string> found;
+  for (ifaddrs* i = list; i != nullptr && !found; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET) {
+      continue;
+    }
+    const auto* sin = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+    const std::uint32_t ip = ntohl(sin->sin_addr.s_addr);
+    if ((ip >> 24) == 127) {
+      continue;
+    }
+    found = std::to_string(ip >> 24) + "." + std::to_string((ip >> 16) & 0xFF) + "." +
+            std::to_string((ip >> 8) & 0xFF) + "." + std::to_string(ip & 0xFF);
+  }
+  freeifaddrs(list);
+  return found;
+}
+
+std::vector<conf::RelayAddress> relayAddresses(const conf::Config& config) {
+  if (!config.relay.addresses.empty()) {
+    return config.relay.addresses;
+  }
+  for (const auto& e : config.listen.udp) {
+    if (!e.ipv6 && e.ip != "0.0.0.0") {
+      return {conf::RelayAddress{e.ip, ""}};
+    }
+  }
+  if (auto ip = hostIpv4()) {
+    spdlog::info("relay.addresses not set: relaying on {}", *ip);
+    return {conf::RelayAddress{*ip, ""}};
+  }
+  return {};
+}
+
+}  // namespace
+
+std::optional<net::SharedState> buildSharedState(const conf::Config& config, const Clock& clock) {
+  net::SharedState s;
+  s.settings.software = config.server.software;
+  s.settings.max_lifetime =
+      std::chrono::duration_cast<std::chrono::seconds>(config.relay.max_lifetime);
+  s.settings.allocation_bandwidth = config.limits.allocation_bytes_per_second;
+  s.settings.unauthenticated_rate = config.limits.unauthenticated_per_second;
+  s.settings.rfc5766_channel_numbers = config.relay.rfc5766_channel_numbers;
+
+  std::vector<std::shared_ptr<const auth::CredentialProvider>> providers;
+  if (!config.auth.static_users.empty()) {
+    providers.push_back(std::make_shared<auth::StaticUsers>(config.auth.static_users));
+  }
+  if (!config.auth.rest_secrets.empty()) {
+    providers.push_back(std::make_shared<auth::RestCredentials>(
+        config.auth.rest_secrets,
+        std::chrono::duration_cast<std::chrono::seconds>(config.auth.max_ttl)));
+  }
+  if (providers.empty()) {
+    spdlog::warn("no auth.rest_secrets or auth.static_users: every TURN request will be refused");
+  }
+  std::array<std::uint8_t, 32> nonce_key{};
+  stun::crypto::randomBytes(nonce_key);
+  s.authenticator = std::make_unique<auth::Authenticator>(
+      config.realm,
+      auth::NonceCodec(
+          nonce_key, std::chrono::duration_cast<std::chrono::seconds>(config.auth.nonce_lifetime)),
+      std::move(providers));
+
+  if (config.relay.peers.allow_loopback) {
+    spdlog::warn(
+        "relay.peers.allow_loopback is on: peers on 127.0.0.0/8 and ::1 are allowed. "
+        "This is for tests only.");
+  }
+  s.policy = std::make_unique<turn::PeerPolicy>(config.relay.peers.allow_loopback,
+                                                prefixes(config.relay.peers.allow),
+                                                prefixes(config.relay.peers.deny));
+  s.quotas = std::make_unique<turn::QuotaLedger>(config.limits.allocations_per_user,
+                                                 config.limits.total_allocations);
+  for (const auto& address : relayAddresses(config)) {
+    auto bind = stun::TransportAddress::parse(address.bind + ":0");
+    auto advertised = stun::TransportAddress::parse(
+        (address.external.empty() ? address.bind : address.external) + ":0");
+    if (!bind || !advertised) {
+      continue;
+    }
+    s.port_pools.push_back(std::make_unique<turn::RelayPortPool>(config.relay.ports.min,
+                                                                 config.relay.ports.max, clock));
+    s.relays.push_back(turn::RelayEndpoint{*bind, *advertised, s.port_pools.back().get()});
+    spdlog::info("relay address {} (advertised {}), ports {}-{}", address.bind,
+                 address.external.empty() ? address.bind : address.external, config.relay.ports.min,
+                 config.relay.ports.max);
+  }
+  if (s.relays.empty()) {
+    spdlog::critical("no relay address: set relay.addresses");
+    return std::nullopt;
+  }
+  return s;
+}
+
+void LoggingObserver::onAllocationCreated(const turn::Allocation& a) {
+  spdlog::info("allocation created: user={} client={} relayed={}", a.user_id,
+               a.five_tuple.client.toString(), a.relayed.toString());
+}
+
+void LoggingObserver::onAllocationDeleted(const turn::Allocation& a, turn::DeletionReason reason) {
+  spdlog::info(
+      "allocation deleted: user={} client={} relayed={} reason={} to_peer={}B/{}p "
+      "from_peer={}B/{}p",
+      a.user_id, a.five_tuple.client.toString(), a.relayed.toString(),
+      turn::deletionReasonName(reason), a.traffic.bytes_to_peer, a.traffic.packets_to_peer,
+      a.traffic.bytes_from_peer, a.traffic.packets_from_peer);
+}
+
+}  // namespace turnpike::app

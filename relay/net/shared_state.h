@@ -1,0 +1,26 @@
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "auth/authenticator.h"
+#include "relay/turn/peer_policy.h"
+#include "relay/turn/quota_ledger.h"
+#include "relay/turn/relay_port_pool.h"
+#include "relay/turn/turn_settings.h"
+
+namespace turnpike::net {
+
+/// What all workers share, built once from the config before they start.
+/// Everything here is either immutable or guarded for the control path
+/// (allocation creation and deletion), never touched per packet.
+struct SharedState {
+  turn::TurnSettings settings;
+  std::unique_ptr<auth::Authenticator> authenticator;
+  std::unique_ptr<turn::PeerPolicy> policy;
+  std::unique_ptr<turn::QuotaLedger> quotas;
+  std::vector<std::unique_ptr<turn::RelayPortPool>> port_pools;  // one per relay address
+  std::vector<turn::RelayEndpoint> relays;
+};
+
+}  // namespace turnpike::net

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <functional>
+#include <unordered_map>
+#include <vector>
+
+#include "relay/net/datagram_batch.h"
+#include "relay/net/event_loop.h"
+#include "relay/net/udp_listener.h"
+#include "relay/turn/relay_network.h"
+
+namespace turnpike::turn {
+class TurnServer;
+}
+
+namespace turnpike::net {
+
+class TcpConnection;
+
+/// The worker's side of turn::RelayNetwork: relay sockets (one UDP socket per
+/// allocation, read with recvmmsg) and the way back to clients (the worker's
+/// own UDP listener sockets, or the TCP connection an allocation came over).
+class WorkerNetwork final : public turn::RelayNetwork {
+ public:
+  using ConnectionLookup = std::function<TcpConnection*(const turn::FiveTuple&)>;
+
+  WorkerNetwork(EventLoop& loop, DatagramBatch& batch);
+  ~WorkerNetwork() override;
+  WorkerNetwork(const WorkerNetwork&) = delete;
+  WorkerNetwork& operator=(const WorkerNetwork&) = delete;
+
+  /// Wiring done once by the worker before it starts.
+  void attach(turn::TurnServer& server, const std::vector<std::unique_ptr<UdpListener>>& udp,
+              ConnectionLookup connections);
+
+  std::optional<turn::RelaySocketId> openRelaySocket(const stun::TransportAddress& address,
+                                                     bool dont_fragment) override;
+  void closeRelaySocket(turn::RelaySocketId socket) override;
+  void sendToPeer(turn::RelaySocketId socket, const stun::TransportAddress& peer,
+                  std::span<const std::uint8_t> bytes) override;
+  void sendToClient(const turn::FiveTuple& five_tuple,
+                    std::span<const std::uint8_t> bytes) override;
+
+  [[nodiscard]] std::size_t openSockets() const { return sockets_.size(); }
+
+ private:
+  struct RelaySocket {
+    WorkerNetwork* owner = nullptr;
+    turn::RelaySocketId id = 0;
+    int fd = -1;
+    event* read_event = nullptr;
+  };
+  static void onPeerReadable(int fd, short what, void* arg);
+
+  EventLoop& loop_;
+  DatagramBatch& batch_;
+  turn::TurnServer* server_ = nullptr;
+  const std::vector<std::unique_ptr<UdpListener>>* udp_ = nullptr;
+  ConnectionLookup connections_;
+  std::unordered_map<turn::RelaySocketId, std::unique_ptr<RelaySocket>> sockets_;
+  turn::RelaySocketId next_id_ = 1;
+};
+
+}  // namespace turnpike::net

@@ -1,0 +1,86 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "relay/base/clock.h"
+#include "relay/stun/long_term_key.h"
+#include "relay/stun/message_type.h"
+#include "relay/stun/transport_address.h"
+#include "relay/turn/five_tuple.h"
+#include "relay/turn/relay_network.h"
+#include "relay/turn/token_bucket.h"
+
+namespace turnpike::turn {
+
+/// RFC 8656 §9: "Permissions ... 300 seconds".
+constexpr auto kPermissionLifetime = std::chrono::seconds{300};
+/// RFC 8656 §12: "a channel binding lasts for 10 minutes".
+constexpr auto kChannelLifetime = std::chrono::seconds{600};
+/// RFC 8656 §12: after a binding expires, the channel and the peer stay
+/// unavailable for rebinding to anything else for 5 more minutes.
+constexpr auto kChannelQuarantine = std::chrono::seconds{300};
+
+/// A permission holds an expiry time, checked on use (no timer per permission).
+struct Permission {
+  stun::TransportAddress peer_ip;  ///< port ignored (RFC 8656 §9)
+  Clock::TimePoint expires_at;
+};
+
+struct ChannelBinding {
+  std::uint16_t channel = 0;
+  stun::TransportAddress peer;
+  Clock::TimePoint expires_at;
+};
+
+/// Bytes and packets relayed by one allocation, each way.
+struct TrafficCounters {
+  std::uint64_t bytes_to_peer = 0;
+  std::uint64_t packets_to_peer = 0;
+  std::uint64_t bytes_from_peer = 0;
+  std::uint64_t packets_from_peer = 0;
+};
+
+/// One allocation: owned by the worker whose socket received its Allocate.
+struct Allocation {
+  FiveTuple five_tuple;
+  stun::TransportAddress relay_bind;  ///< where the relay socket is bound
+  stun::TransportAddress relayed;     ///< what XOR-RELAYED-ADDRESS advertises
+  RelaySocketId socket = 0;
+
+  // The credential that created it: later requests must use the same (441).
+  std::string username;
+  std::string user_id;
+  std::string realm;
+  std::vector<std::uint8_t> key;
+  std::optional<std::chrono::seconds> credential_expires_at;
+
+  stun::TransactionId allocate_transaction{};      ///< for retransmitted Allocates
+  std::optional<std::uint64_t> reservation_token;  ///< given out with this allocation
+  bool refused_ipv6 = false;  ///< ADDITIONAL-ADDRESS-FAMILY IPv6 was asked and refused
+  stun::PasswordAlgorithmId algorithm = stun::PasswordAlgorithmId::Md5;
+  Clock::TimePoint created_at;
+  Clock::TimePoint expires_at;
+  std::vector<Permission> permissions;
+  std::vector<ChannelBinding> channels;
+  TrafficCounters traffic;
+  TokenBucket bandwidth;
+
+  [[nodiscard]] bool hasPermission(const stun::TransportAddress& peer, Clock::TimePoint now) const;
+  void installPermission(const stun::TransportAddress& peer, Clock::TimePoint now);
+  /// The live binding for a channel number or for a peer, if any.
+  [[nodiscard]] const ChannelBinding* channelByNumber(std::uint16_t channel,
+                                                      Clock::TimePoint now) const;
+  [[nodiscard]] const ChannelBinding* channelByPeer(const stun::TransportAddress& peer,
+                                                    Clock::TimePoint now) const;
+  /// RFC 8656 §11.2: bind or refresh; false when the channel is bound (or in
+  /// quarantine) to another peer, or the peer to another channel.
+  bool bindChannel(std::uint16_t channel, const stun::TransportAddress& peer, Clock::TimePoint now);
+  /// Drops permissions and bindings that can no longer matter.
+  void prune(Clock::TimePoint now);
+};
+
+}  // namespace turnpike::turn

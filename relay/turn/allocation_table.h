@@ -1,0 +1,49 @@
+#pragma once
+
+#include <memory>
+#include <set>
+#include <unordered_map>
+#include <utility>
+
+#include "relay/turn/allocation.h"
+
+namespace turnpike::turn {
+
+/// One worker's allocations: found by five-tuple (client packets) and by
+/// relay socket (peer packets) in O(1), and ordered by expiry so one timer
+/// can sweep them.
+class AllocationTable {
+ public:
+  Allocation* find(const FiveTuple& five_tuple);
+  Allocation* findBySocket(RelaySocketId socket);
+  Allocation& insert(std::unique_ptr<Allocation> allocation);
+  void setExpiry(Allocation& allocation, Clock::TimePoint expires_at);
+  /// Removes and returns the allocation.
+  std::unique_ptr<Allocation> remove(Allocation& allocation);
+  /// Removes every allocation whose expiry is <= now, oldest first.
+  template <typename F>
+  void expire(Clock::TimePoint now, F&& on_expired);
+
+  [[nodiscard]] std::size_t size() const { return by_five_tuple_.size(); }
+  template <typename F>
+  void forEach(F&& f) const {
+    for (const auto& [tuple, allocation] : by_five_tuple_) {
+      f(*allocation);
+    }
+  }
+
+ private:
+  std::unordered_map<FiveTuple, std::unique_ptr<Allocation>, FiveTupleHash> by_five_tuple_;
+  std::unordered_map<RelaySocketId, Allocation*> by_socket_;
+  std::set<std::pair<Clock::TimePoint, Allocation*>> by_expiry_;
+};
+
+template <typename F>
+void AllocationTable::expire(Clock::TimePoint now, F&& on_expired) {
+  while (!by_expiry_.empty() && by_expiry_.begin()->first <= now) {
+    auto owned = remove(*by_expiry_.begin()->second);
+    on_expired(std::move(owned));
+  }
+}
+
+}  // namespace turnpike::turn

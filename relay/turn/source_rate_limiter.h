@@ -1,0 +1,33 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "relay/base/clock.h"
+#include "relay/stun/transport_address.h"
+
+namespace turnpike::turn {
+
+/// Limits unauthenticated responses (401, 438, 400) per source IP so the
+/// server is useless as a reflector. Fixed memory whatever the number of
+/// sources: IPs hash into a fixed table of counters, and colliding sources
+/// share a budget. One per worker, no locks.
+class SourceRateLimiter {
+ public:
+  explicit SourceRateLimiter(std::uint32_t per_second) : per_second_(per_second) {}
+
+  /// True when a response to `source` may be sent now.
+  bool allow(const stun::TransportAddress& source, Clock::TimePoint now);
+
+  static constexpr std::size_t kSlots = 4096;
+
+ private:
+  struct Slot {
+    std::int64_t window = -1;  ///< the second this count belongs to
+    std::uint32_t count = 0;
+  };
+  std::uint32_t per_second_;
+  std::array<Slot, kSlots> slots_{};
+};
+
+}  // namespace turnpike::turn

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <array>
+#include <vector>
+
+#include "auth/authenticator.h"
+#include "relay/base/clock.h"
+#include "relay/turn/allocation_observer.h"
+#include "relay/turn/allocation_table.h"
+#include "relay/turn/peer_policy.h"
+#include "relay/turn/quota_ledger.h"
+#include "relay/turn/relay_network.h"
+#include "relay/turn/server_counters.h"
+#include "relay/turn/source_rate_limiter.h"
+#include "relay/turn/turn_settings.h"
+
+namespace turnpike::turn {
+
+/// Everything the TURN handlers share within one worker: the collaborators
+/// handed in by the I/O layer (clock, network, policy, shared pools) and the
+/// worker's own state (allocations, counters, rate limiter, scratch buffer).
+struct TurnCore {
+  TurnCore(TurnSettings settings_in, const Clock& clock_in, const auth::Authenticator& auth_in,
+           RelayNetwork& network_in, const PeerPolicy& policy_in, QuotaLedger& quotas_in,
+           std::vector<RelayEndpoint> relays_in, AllocationObserver& observer_in)
+      : settings(std::move(settings_in)),
+        clock(clock_in),
+        authenticator(auth_in),
+        network(network_in),
+        policy(policy_in),
+        quotas(quotas_in),
+        relays(std::move(relays_in)),
+        observer(observer_in),
+        limiter(settings.unauthenticated_rate) {}
+
+  /// Deletes an allocation: closes its socket, returns its port and quota.
+  void deleteAllocation(Allocation& allocation, DeletionReason reason);
+
+  TurnSettings settings;
+  const Clock& clock;
+  const auth::Authenticator& authenticator;
+  RelayNetwork& network;
+  const PeerPolicy& policy;
+  QuotaLedger& quotas;
+  std::vector<RelayEndpoint> relays;
+  AllocationObserver& observer;
+
+  AllocationTable allocations;
+  ServerCounters counters;
+  SourceRateLimiter limiter;
+  std::uint64_t indication_counter = 0;
+  /// Where Data indications and ChannelData for the client are built.
+  std::array<std::uint8_t, 65536 + 64> scratch{};
+};
+
+}  // namespace turnpike::turn

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <span>
+
+#include "auth/authenticator.h"
+#include "relay/turn/request_context.h"
+#include "relay/turn/turn_core.h"
+
+namespace turnpike::turn {
+
+// Authenticated TURN requests (RFC 8656). Each takes the request, the
+// credential it authenticated with (responses are signed with it) and the
+// worker's TURN state.
+Outcome handleAllocate(const RequestContext& ctx, const auth::AuthResult& auth, TurnCore& core);
+Outcome handleRefresh(const RequestContext& ctx, const auth::AuthResult& auth, TurnCore& core);
+Outcome handleCreatePermission(const RequestContext& ctx, const auth::AuthResult& auth,
+                               TurnCore& core);
+Outcome handleChannelBind(const RequestContext& ctx, const auth::AuthResult& auth, TurnCore& core);
+
+// Data from the client (Send indications, ChannelData) and from peers.
+Outcome handleSendIndication(const stun::MessageView& indication, const FiveTuple& five_tuple,
+                             TurnCore& core);
+Outcome handleClientChannelData(std::span<const std::uint8_t> bytes, const FiveTuple& five_tuple,
+                                TurnCore& core);
+void handlePeerData(RelaySocketId socket, const stun::TransportAddress& peer,
+                    std::span<const std::uint8_t> data, TurnCore& core);
+
+/// The allocation a request refers to, after the checks every request on an
+/// existing allocation shares: 437 when there is none, 441 when another
+/// credential created it. Returns nullptr and fills `error` otherwise.
+Allocation* allocationFor(const RequestContext& ctx, const auth::AuthResult& auth, TurnCore& core,
+                          Outcome& error);
+
+/// A peer address from XOR-PEER-ADDRESS, checked against the allocation's
+/// family (443) and the peer policy (403).
+struct PeerCheck {
+  std::optional<stun::TransportAddress> peer;
+  std::uint16_t error = 0;
+};
+PeerCheck checkPeer(const stun::RawAttribute& attr, const stun::MessageView& request,
+                    const Allocation& allocation, TurnCore& core);
+
+}  // namespace turnpike::turn

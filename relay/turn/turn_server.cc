@@ -1,0 +1,209 @@
+#include "relay/turn/turn_server.h"
+
+#include <array>
+
+#include "relay/stun/byte_io.h"
+#include "relay/stun/channel_data.h"
+#include "relay/stun/error_code_attribute.h"
+#include "relay/stun/unknown_attributes.h"
+#include "relay/turn/binding_handler.h"
+#include "relay/turn/response.h"
+#include "relay/turn/turn_handlers.h"
+
+namespace turnpike::turn {
+namespace {
+
+using TurnHandler = Outcome (*)(const RequestContext&, const auth::AuthResult&, TurnCore&);
+
+struct Route {
+  stun::Method method;
+  TurnHandler handler;
+};
+
+// Authenticated requests, keyed by method. Binding is answered without
+// authentication and is not in this table.
+constexpr std::array kTurnRoutes = {
+    Route{stun::Method::Allocate, &handleAllocate},
+    Route{stun::Method::Refresh, &handleRefresh},
+    Route{stun::Method::CreatePermission, &handleCreatePermission},
+    Route{stun::Method::ChannelBind, &handleChannelBind},
+};
+
+TurnHandler findRoute(stun::Method method) {
+  for (const auto& route : kTurnRoutes) {
+    if (route.method == method) {
+      return route.handler;
+    }
+  }
+  return nullptr;
+}
+
+// RFC 8489 §6.3.1: unknown comprehension-required attributes are collected
+// for a 420 response.
+std::size_t collectUnknown(const stun::MessageView& message,
+                           std::array<std::uint16_t, stun::kMaxUnknownAttributes>& unknown) {
+  std::size_t n = 0;
+  message.forEachAttribute([&](const stun::RawAttribute& attr) {
+    if (stun::isComprehensionRequired(attr.type) && !stun::isKnownAttribute(attr.type) &&
+        n < unknown.size()) {
+      unknown[n++] = attr.type;
+    }
+    return true;
+  });
+  return n;
+}
+
+}  // namespace
+
+Outcome TurnServer::handleDatagram(std::span<const std::uint8_t> packet,
+                                   const FiveTuple& five_tuple, std::span<std::uint8_t> out) {
+  if (packet.empty()) {
+    ++core_.counters.malformed;
+    return Outcome::drop();
+  }
+  if (stun::looksLikeChannelData(packet[0])) {
+    return handleClientChannelData(packet, five_tuple, core_);
+  }
+  return handleStun(packet, five_tuple, out);
+}
+
+Outcome TurnServer::handleFrame(const stun::Frame& frame, const FiveTuple& five_tuple,
+                                std::span<std::uint8_t> out) {
+  if (frame.kind == stun::FrameKind::ChannelData) {
+    return handleClientChannelData(frame.bytes, five_tuple, core_);
+  }
+  return handleStun(frame.bytes, five_tuple, out);
+}
+
+void TurnServer::handlePeerDatagram(RelaySocketId socket, const stun::TransportAddress& peer,
+                                    std::span<const std::uint8_t> data) {
+  handlePeerData(socket, peer, data, core_);
+}
+
+void TurnServer::expireAllocations() {
+  core_.allocations.expire(core_.clock.now(), [&](std::unique_ptr<Allocation> expired) {
+    // Put it back for deleteAllocation, which owns the clean-up.
+    Allocation& a = core_.allocations.insert(std::move(expired));
+    core_.deleteAllocation(a, DeletionReason::Expired);
+  });
+}
+
+void TurnServer::deleteAllocationOf(const FiveTuple& five_tuple) {
+  if (Allocation* a = core_.allocations.find(five_tuple)) {
+    core_.deleteAllocation(*a, DeletionReason::ConnectionClosed);
+  }
+}
+
+void TurnServer::deleteAllAllocations() {
+  std::vector<Allocation*> all;
+  core_.allocations.forEach(
+      [&](const Allocation& a) { all.push_back(const_cast<Allocation*>(&a)); });
+  for (Allocation* a : all) {
+    core_.deleteAllocation(*a, DeletionReason::Shutdown);
+  }
+}
+
+Outcome TurnServer::handleStun(std::span<const std::uint8_t> bytes, const FiveTuple& five_tuple,
+                               std::span<std::uint8_t> out) {
+  const auto parsed = stun::MessageView::parse(bytes, {.accept_rfc3489 = true});
+  if (!parsed) {
+    ++core_.counters.malformed;
+    return Outcome::drop();
+  }
+  const stun::MessageView& message = parsed.value();
+  // Only Binding requests make sense from an RFC 3489 client (§12).
+  if (message.isRfc3489() && (message.method() != stun::Method::Binding ||
+                              message.messageClass() != stun::MessageClass::Request)) {
+    ++core_.counters.malformed;
+    return Outcome::drop();
+  }
+  switch (message.messageClass()) {
+    case stun::MessageClass::Request:
+      ++core_.counters.requests;
+      return counted(handleRequest(RequestContext{message, five_tuple, out}), out);
+    case stun::MessageClass::Indication:
+      ++core_.counters.indications;
+      return handleIndication(message, five_tuple);
+    case stun::MessageClass::SuccessResponse:
+    case stun::MessageClass::ErrorResponse: break;
+  }
+  ++core_.counters.unexpected;
+  return Outcome::drop();
+}
+
+Outcome TurnServer::handleIndication(const stun::MessageView& message,
+                                     const FiveTuple& five_tuple) {
+  switch (message.method()) {
+    case stun::Method::Binding: return Outcome::ignore();  // keepalive (RFC 8489 §7.3.2)
+    case stun::Method::Send: return handleSendIndication(message, five_tuple, core_);
+    default: ++core_.counters.unexpected; return Outcome::drop();
+  }
+}
+
+Outcome TurnServer::handleRequest(const RequestContext& ctx) {
+  const auto& software = core_.settings.software;
+  std::array<std::uint16_t, stun::kMaxUnknownAttributes> unknown{};
+  const std::size_t n = collectUnknown(ctx.request, unknown);
+  if (n > 0) {
+    return errorResponse(ctx, software, stun::error_codes::kUnknownAttribute, nullptr,
+                         std::span(unknown).first(n));
+  }
+  if (ctx.request.method() == stun::Method::Binding) {
+    return handleBindingRequest(ctx, software);
+  }
+  const TurnHandler handler = findRoute(ctx.request.method());
+  if (handler == nullptr) {
+    return errorResponse(ctx, software, stun::error_codes::kBadRequest);
+  }
+  return authenticated(ctx, handler);
+}
+
+Outcome TurnServer::authenticated(const RequestContext& ctx, TurnHandler handler) {
+  const auto& software = core_.settings.software;
+  const auto unix_now = core_.clock.unixTime();
+  const auth::AuthResult auth =
+      core_.authenticator.authenticate(ctx.request, ctx.source(), unix_now);
+  if (auth.action == auth::AuthResult::Action::Accept) {
+    return handler(ctx, auth, core_);
+  }
+  countAuthFailure(auth.failure);
+  // Unauthenticated answers are rate limited per source IP: a flood of
+  // spoofed requests gets little traffic back and leaves no state.
+  if (!core_.limiter.allow(ctx.source(), core_.clock.now())) {
+    ++core_.counters.rate_limited;
+    return Outcome::drop();
+  }
+  switch (auth.action) {
+    case auth::AuthResult::Action::Reject:
+      return errorResponse(ctx, software, stun::error_codes::kBadRequest);
+    case auth::AuthResult::Action::Stale:
+      return challengeResponse(ctx, software, stun::error_codes::kStaleNonce,
+                               core_.authenticator.realm(),
+                               core_.authenticator.nonceFor(ctx.source(), unix_now));
+    default:
+      return challengeResponse(ctx, software, stun::error_codes::kUnauthenticated,
+                               core_.authenticator.realm(),
+                               core_.authenticator.nonceFor(ctx.source(), unix_now));
+  }
+}
+
+void TurnServer::countAuthFailure(auth::AuthFailure failure) {
+  switch (failure) {
+    case auth::AuthFailure::BadIntegrity: ++core_.counters.auth_bad_integrity; break;
+    case auth::AuthFailure::StaleNonce: ++core_.counters.auth_stale_nonce; break;
+    case auth::AuthFailure::ExpiredUsername: ++core_.counters.auth_expired_username; break;
+    case auth::AuthFailure::UnknownUser: ++core_.counters.auth_unknown_user; break;
+    default: break;
+  }
+}
+
+Outcome TurnServer::counted(Outcome outcome, std::span<const std::uint8_t> out) {
+  if (outcome.kind == Outcome::Kind::Reply) {
+    const bool is_error =
+        stun::decodeMessageType(stun::readU16(out.data())).cls == stun::MessageClass::ErrorResponse;
+    ++(is_error ? core_.counters.error_responses : core_.counters.success_responses);
+  }
+  return outcome;
+}
+
+}  // namespace turnpike::turn

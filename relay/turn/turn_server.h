@@ -1,0 +1,58 @@
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "relay/stun/stream_framer.h"
+#include "relay/turn/request_context.h"
+#include "relay/turn/turn_core.h"
+
+namespace turnpike::turn {
+
+/// Entry point of the protocol layer for one worker: classifies each packet
+/// (STUN or ChannelData, from a client or from a peer), authenticates TURN
+/// requests and dispatches them through a table keyed by method.
+class TurnServer {
+ public:
+  explicit TurnServer(TurnCore& core) : core_(core) {}
+
+  /// A datagram received on a UDP listener.
+  Outcome handleDatagram(std::span<const std::uint8_t> packet, const FiveTuple& five_tuple,
+                         std::span<std::uint8_t> out);
+  /// A frame received on a stream (TCP or TLS) connection.
+  Outcome handleFrame(const stun::Frame& frame, const FiveTuple& five_tuple,
+                      std::span<std::uint8_t> out);
+  /// A datagram a peer sent to an allocation's relay socket.
+  void handlePeerDatagram(RelaySocketId socket, const stun::TransportAddress& peer,
+                          std::span<const std::uint8_t> data);
+  /// Deletes every allocation whose lifetime ran out; call about once a second.
+  void expireAllocations();
+  /// Deletes the allocation of a five-tuple (its stream connection closed).
+  void deleteAllocationOf(const FiveTuple& five_tuple);
+  [[nodiscard]] bool hasAllocation(const FiveTuple& five_tuple) {
+    return core_.allocations.find(five_tuple) != nullptr;
+  }
+  /// Deletes every allocation (shutdown).
+  void deleteAllAllocations();
+  /// Input that never reached the parser: a stream that cannot be framed, a
+  /// datagram larger than any valid message.
+  void countMalformed() { ++core_.counters.malformed; }
+
+  [[nodiscard]] const ServerCounters& counters() const { return core_.counters; }
+  [[nodiscard]] std::size_t allocationCount() const { return core_.allocations.size(); }
+
+ private:
+  Outcome handleStun(std::span<const std::uint8_t> bytes, const FiveTuple& five_tuple,
+                     std::span<std::uint8_t> out);
+  Outcome handleRequest(const RequestContext& ctx);
+  Outcome handleIndication(const stun::MessageView& message, const FiveTuple& five_tuple);
+  Outcome authenticated(const RequestContext& ctx,
+                        Outcome (*handler)(const RequestContext&, const auth::AuthResult&,
+                                           TurnCore&));
+  void countAuthFailure(auth::AuthFailure failure);
+  Outcome counted(Outcome outcome, std::span<const std::uint8_t> out);
+
+  TurnCore& core_;
+};
+
+}  // namespace turnpike::turn

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "relay/stun/transport_address.h"
+
+namespace turnpike::turn {
+
+class RelayPortPool;
+
+/// One address relays are bound on, with what XOR-RELAYED-ADDRESS says.
+struct RelayEndpoint {
+  stun::TransportAddress bind;        ///< port unused
+  stun::TransportAddress advertised;  ///< the external address, or `bind`
+  RelayPortPool* ports = nullptr;     ///< shared by all workers
+};
+
+/// Protocol settings, taken from the validated config.
+struct TurnSettings {
+  std::string software;  ///< SOFTWARE attribute; empty = not sent
+  std::chrono::seconds default_lifetime{600};
+  std::chrono::seconds max_lifetime{3600};
+  std::uint64_t allocation_bandwidth = 0;   ///< bytes/s per allocation, 0 = unlimited
+  std::uint32_t unauthenticated_rate = 10;  ///< error responses per second per source IP
+  /// Accept ChannelBind for 0x5000..0x7FFF too, as RFC 5766 did.
+  bool rfc5766_channel_numbers = false;
+};
+
+}  // namespace turnpike::turn

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <map>
+#include <set>
+#include <vector>
+
+#include "relay/turn/relay_network.h"
+
+namespace turnpike::testing {
+
+/// Records what the protocol layer sends; refuses binds on ports it is told
+/// are taken. No kernel involved.
+class FakeNetwork final : public turn::RelayNetwork {
+ public:
+  struct Sent {
+    turn::RelaySocketId socket = 0;
+    stun::TransportAddress to;
+    std::vector<std::uint8_t> bytes;
+  };
+
+  std::optional<turn::RelaySocketId> openRelaySocket(const stun::TransportAddress& address,
+                                                     bool dont_fragment) override {
+    if (taken_ports.count(address.port) != 0) return std::nullopt;
+    const turn::RelaySocketId id = next_id_++;
+    open[id] = address;
+    last_dont_fragment = dont_fragment;
+    return id;
+  }
+  void closeRelaySocket(turn::RelaySocketId socket) override { open.erase(socket); }
+  void sendToPeer(turn::RelaySocketId socket, const stun::TransportAddress& peer,
+                  std::span<const std::uint8_t> bytes) override {
+    to_peers.push_back({socket, peer, {bytes.begin(), bytes.end()}});
+  }
+  void sendToClient(const turn::FiveTuple& five_tuple,
+                    std::span<const std::uint8_t> bytes) override {
+    to_clients.push_back({0, five_tuple.client, {bytes.begin(), bytes.end()}});
+  }
+
+  std::map<turn::RelaySocketId, stun::TransportAddress> open;
+  std::set<std::uint16_t> taken_ports;
+  std::vector<Sent> to_peers;
+  std::vector<Sent> to_clients;
+  bool last_dont_fragment = false;
+
+ private:
+  turn::RelaySocketId next_id_ = 1;
+};
+
+}  // namespace turnpike::testing
