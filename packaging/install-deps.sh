@@ -13,8 +13,8 @@ packages=(
   nlohmann-json3-dev libidn-dev zlib1g-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  # independent STUN clients for interop tests
-  coturn stun-client
+  # independent STUN/TURN clients for interop tests
+  coturn stun-client python3-aioice golang-go golang-github-pion-turn.v2-dev
 )
 
 missing=()

@@ -140,4 +140,15 @@ void LoggingObserver::onAllocationDeleted(const turn::Allocation& a, turn::Delet
       a.traffic.bytes_from_peer, a.traffic.packets_from_peer);
 }
 
+void LoggingObserver::onPermissionInstalled(const turn::Allocation& a,
+                                            const stun::TransportAddress& peer) {
+  spdlog::debug("permission installed: relayed={} peer={}", a.relayed.toString(), peer.toString());
+}
+
+void LoggingObserver::onChannelBound(const turn::Allocation& a, std::uint16_t channel,
+                                     const stun::TransportAddress& peer) {
+  spdlog::debug("channel bound: relayed={} channel=0x{:04x} peer={}", a.relayed.toString(), channel,
+                peer.toString());
+}
+
 }  // namespace turnpike::app

@@ -19,6 +19,10 @@ class LoggingObserver final : public turn::AllocationObserver {
  public:
   void onAllocationCreated(const turn::Allocation& a) override;
   void onAllocationDeleted(const turn::Allocation& a, turn::DeletionReason reason) override;
+  void onPermissionInstalled(const turn::Allocation& a,
+                             const stun::TransportAddress& peer) override;
+  void onChannelBound(const turn::Allocation& a, std::uint16_t channel,
+                      const stun::TransportAddress& peer) override;
 };
 
 }  // namespace turnpike::app

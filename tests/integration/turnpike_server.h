@@ -18,12 +18,14 @@ namespace turnpike::testing {
 /// The real turnpike binary on loopback port 0, its ports read from its log.
 class TurnpikeServer {
  public:
-  explicit TurnpikeServer(const std::string& extra_yaml = "") {
+  /// `extra_yaml` follows the server: section (indent to add server keys, or
+  /// start a new top-level key); `relay_yaml` goes inside relay:.
+  explicit TurnpikeServer(const std::string& extra_yaml = "", const std::string& relay_yaml = "") {
     config_path_ = ::testing::TempDir() + "turnpike-" + std::to_string(::getpid()) + "-" +
                    std::to_string(counter_++) + ".yaml";
     std::ofstream(config_path_) << "listen:\n  udp: [\"127.0.0.1:0\"]\n  tcp: [\"127.0.0.1:0\"]\n"
                                 << "relay:\n  workers: 2\n"
-                                << "server:\n  shutdown_grace: 2s\n"
+                                << relay_yaml << "server:\n  shutdown_grace: 2s\n"
                                 << extra_yaml;
     process_ = std::make_unique<Subprocess>(
         std::vector<std::string>{TURNPIKE_BINARY, "--config", config_path_});
@@ -43,6 +45,15 @@ class TurnpikeServer {
   [[nodiscard]] std::uint16_t udpPort() const { return udp_port_; }
   [[nodiscard]] std::uint16_t tcpPort() const { return tcp_port_; }
   Subprocess& process() { return *process_; }
+  /// Resident memory of the server process, in kB (0 if unreadable).
+  [[nodiscard]] long rssKb() const {
+    std::ifstream status("/proc/" + std::to_string(process_->pid()) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    }
+    return 0;
+  }
   int stop() { return process_->stop(SIGTERM); }
 
  private:

@@ -1,0 +1,174 @@
+// TURN over UDP against the real binary on loopback, with clients none of us
+// wrote: coturn's turnutils_uclient (with turnutils_peer), pion/turn and
+// aioice. Plus a bounded flood of unauthenticated Allocates.
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <regex>
+
+#include "relay/stun/message_builder.h"
+#include "relay/stun/turn_attributes.h"
+#include "tests/integration/loopback_client.h"
+#include "tests/integration/turnpike_server.h"
+#include "tests/support/subprocess.h"
+
+namespace turnpike::testing {
+namespace {
+
+// What every TURN test needs: credentials, loopback peers allowed (the
+// test-only switch), and quotas that do not get in the way of many clients
+// from one IP.
+const std::string kTurnTop =
+    "realm: example.org\n"
+    "auth:\n  rest_secrets: [\"s3cret\"]\n  static_users:\n    alice: alice-pw\n"
+    "limits:\n  allocations_per_user: 1000\n  unauthenticated_per_second: 100000\n"
+    "log:\n  level: debug\n";
+const std::string kTurnRelay =
+    "  peers:\n    allow_loopback: true\n"
+    "  rfc5766_channel_numbers: true\n";  // turnutils_uclient picks channels up to 0x7FFF
+
+// A UDP port that is free right now, for tools that want a port number.
+std::uint16_t freeUdpPort() {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof sin);
+  socklen_t len = sizeof sin;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len);
+  ::close(fd);
+  return ntohs(sin.sin_port);
+}
+
+CommandResult uclient(const TurnpikeServer& server, std::uint16_t peer_port,
+                      bool send_indications) {
+  std::vector<std::string> args = {"turnutils_uclient",
+                                   "-W",
+                                   "s3cret",
+                                   "-e",
+                                   "127.0.0.1",
+                                   "-r",
+                                   std::to_string(peer_port),
+                                   "-m",
+                                   "20",
+                                   "-n",
+                                   "100",
+                                   "-l",
+                                   "172",
+                                   "-c",
+                                   "-p",
+                                   std::to_string(server.udpPort())};
+  if (send_indications) args.push_back("-s");
+  args.push_back("127.0.0.1");
+  return runCommand(args, std::chrono::seconds{90});
+}
+
+class TurnInterop : public ::testing::Test {
+ protected:
+  TurnpikeServer server{kTurnTop, kTurnRelay};
+};
+
+TEST_F(TurnInterop, TurnutilsUclientThroughChannelsAndSendIndications) {
+  ASSERT_TRUE(server.ready()) << server.process().output();
+  const std::uint16_t peer_port = freeUdpPort();
+  Subprocess peer({"turnutils_peer", "-L", "127.0.0.1", "-p", std::to_string(peer_port)});
+  for (const bool send_indications : {false, true}) {
+    const auto r = uclient(server, peer_port, send_indications);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("tot_send_msgs=2000, tot_recv_msgs=2000"), std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find("Total lost packets 0 (0.000000%)"), std::string::npos) << r.output;
+  }
+  EXPECT_EQ(server.stop(), 0);
+  const std::string log = server.process().output();
+  EXPECT_NE(log.find("channel bound"), std::string::npos);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(log, m, std::regex("(\\d+) indications"))) << log;
+  EXPECT_GE(std::stoul(m[1]), 2000UL);  // the -s run went through Send indications
+}
+
+TEST_F(TurnInterop, PionClientAllocatesRelaysAndDeletes) {
+  ASSERT_TRUE(server.ready()) << server.process().output();
+  const auto r =
+      runCommand({PION_CLIENT, "-server", "127.0.0.1:" + std::to_string(server.udpPort()), "-user",
+                  "alice", "-password", "alice-pw", "-realm", "example.org", "-count", "20"},
+                 std::chrono::seconds{60});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("ok 20"), std::string::npos) << r.output;
+  EXPECT_EQ(server.stop(), 0);
+  const std::string log = server.process().output();
+  EXPECT_NE(log.find("channel bound"), std::string::npos) << log;  // later messages by channel
+  EXPECT_NE(log.find("1 indications"), std::string::npos) << log;  // the first by indication
+  EXPECT_NE(log.find("reason=refresh to_peer=290B/20p from_peer=290B/20p"), std::string::npos)
+      << log;
+}
+
+TEST_F(TurnInterop, AioiceClientExchangesDataWithAnEchoPeer) {
+  ASSERT_TRUE(server.ready()) << server.process().output();
+  // REST credentials, as a calling app's backend would hand them out.
+  const auto expiry = std::to_string(std::time(nullptr) + 3600);
+  const std::string username = expiry + ":user-42";
+  const auto pw = runCommand(
+      {"/bin/sh", "-c",
+       "printf %s '" + username + "' | openssl dgst -binary -sha1 -hmac s3cret | base64"});
+  ASSERT_EQ(pw.exit_code, 0) << pw.output;
+  const std::string password = pw.output.substr(0, pw.output.find('\n'));
+  const auto r = runCommand(
+      {"/usr/bin/python3", std::string(TURNPIKE_SOURCE_DIR) + "/tests/interop/aioice_client.py",
+       "127.0.0.1", std::to_string(server.udpPort()), username, password, "20"},
+      std::chrono::seconds{60});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("ok 20"), std::string::npos) << r.output;
+  EXPECT_EQ(server.stop(), 0);
+  EXPECT_NE(server.process().output().find("allocation created: user=user-42"), std::string::npos);
+}
+
+TEST(TurnFlood, UnauthenticatedFloodGetsBoundedAnswersAndNoMemory) {
+  // The default: 10 unauthenticated answers per second per source IP (per worker).
+  TurnpikeServer server("realm: example.org\nauth:\n  rest_secrets: [\"s3cret\"]\n");
+  ASSERT_TRUE(server.ready()) << server.process().output();
+  std::array<std::uint8_t, 128> buf{};
+  const auto start = std::chrono::steady_clock::now();
+  const long rss_before = server.rssKb();
+  constexpr int kSockets = 100;
+  constexpr int kPerSocket = 50;
+  std::vector<std::unique_ptr<LoopbackSocket>> sockets;
+  for (int i = 0; i < kSockets; ++i) {
+    sockets.push_back(std::make_unique<LoopbackSocket>(SOCK_DGRAM, server.udpPort()));
+  }
+  for (int round = 0; round < kPerSocket; ++round) {
+    for (auto& s : sockets) {
+      stun::TransactionId tid{};
+      tid[0] = static_cast<std::uint8_t>(round);
+      stun::MessageBuilder b(buf, {stun::Method::Allocate, stun::MessageClass::Request}, tid);
+      b.add(stun::AttributeType::RequestedTransport,
+            stun::encodeRequestedTransport(stun::kProtocolUdp));
+      s->send(b.bytes());
+    }
+  }
+  int answers = 0;
+  for (auto& s : sockets) {
+    while (s->receive(answers == 0 ? 500 : 50)) ++answers;
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  const long rss_after = server.rssKb();
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(elapsed).count() + 1;
+  // 5000 requests; at most 10 per second per worker (2 workers) get an answer.
+  EXPECT_GT(answers, 0);
+  EXPECT_LE(answers, 10 * 2 * (seconds + 1)) << "in " << seconds << " s";
+  EXPECT_LT(rss_after - rss_before, 1024) << rss_before << " kB -> " << rss_after << " kB";
+  EXPECT_EQ(server.stop(), 0);
+  std::smatch m;
+  const std::string log = server.process().output();
+  ASSERT_TRUE(std::regex_search(log, m, std::regex("(\\d+) rate limited"))) << log;
+  // The limiter, not luck, kept the answers down (the kernel may also drop
+  // some requests on a full socket buffer).
+  EXPECT_GE(std::stol(m[1]), 1000L);
+  EXPECT_LE(std::stol(m[1]) + answers, kSockets * kPerSocket);
+}
+
+}  // namespace
+}  // namespace turnpike::testing
