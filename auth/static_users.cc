@@ -1,10 +1,27 @@
 #include "auth/static_users.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "relay/stun/crypto.h"
 
 namespace turnpike::auth {
+
+std::optional<std::vector<std::uint8_t>> StaticUsers::precomputedKey(std::string_view value) {
+  if (value.size() != 34 || value.substr(0, 2) != "0x") {
+    return std::nullopt;
+  }
+  std::vector<std::uint8_t> key;
+  for (std::size_t i = 2; i < value.size(); i += 2) {
+    unsigned byte = 0;
+    const auto [end, ec] = std::from_chars(value.data() + i, value.data() + i + 2, byte, 16);
+    if (ec != std::errc{} || end != value.data() + i + 2) {
+      return std::nullopt;
+    }
+    key.push_back(static_cast<std::uint8_t>(byte));
+  }
+  return key;
+}
 
 std::optional<LookupFailure> StaticUsers::lookup(std::string_view username, std::string_view realm,
                                                  stun::PasswordAlgorithmId algorithm,
@@ -14,7 +31,17 @@ std::optional<LookupFailure> StaticUsers::lookup(std::string_view username, std:
   if (it == passwords_.end()) {
     return LookupFailure::UnknownUser;
   }
-  auto key = stun::longTermKey(algorithm, username, realm, it->second);
+  // coturn's convention for a precomputed key: "0x" and the 32 hex digits of
+  // MD5(user:realm:password), so the password itself need not be stored.
+  std::optional<std::vector<std::uint8_t>> key;
+  if (const auto precomputed = precomputedKey(it->second)) {
+    if (algorithm != stun::PasswordAlgorithmId::Md5) {
+      return LookupFailure::UnknownUser;  // an MD5 key cannot serve SHA-256
+    }
+    key = precomputed;
+  } else {
+    key = stun::longTermKey(algorithm, username, realm, it->second);
+  }
   if (!key) {
     return LookupFailure::UnknownUser;
   }

@@ -7,8 +7,9 @@
 
 namespace turnpike::auth {
 
-/// Long-term users from the config file: name -> password. Keys are derived
-/// per request (they depend on the realm and the algorithm the client chose).
+/// Long-term users from the config file: name -> password, or name -> "0x"
+/// followed by the hex MD5 key (coturn's turnadmin -k format). Keys are
+/// derived per request (they depend on the realm and the algorithm chosen).
 class StaticUsers final : public CredentialProvider {
  public:
   explicit StaticUsers(std::map<std::string, std::string> passwords)
@@ -18,6 +19,9 @@ class StaticUsers final : public CredentialProvider {
                                       stun::PasswordAlgorithmId algorithm,
                                       std::chrono::seconds unix_now,
                                       std::vector<Credential>& out) const override;
+  /// The key in "0x<32 hex digits>", or nullopt when the value is a password.
+  static std::optional<std::vector<std::uint8_t>> precomputedKey(std::string_view value);
+
   [[nodiscard]] std::optional<std::string> usernameForHash(std::span<const std::uint8_t> userhash,
                                                            std::string_view realm) const override;
 

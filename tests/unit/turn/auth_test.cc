@@ -53,6 +53,23 @@ TEST_F(Auth, UnknownUserGets401) {
   EXPECT_EQ(server->counters().auth_unknown_user, 1U);
 }
 
+TEST_F(Auth, StaticUserWithAPrecomputedKey) {
+  const auto key = stun::longTermKey(stun::PasswordAlgorithmId::Md5, "erin", kRealm, "erin-pw");
+  std::string hex = "0x";
+  for (const auto byte : *key) {
+    const char* digits = "0123456789abcdef";
+    hex += digits[byte >> 4];
+    hex += digits[byte & 15];
+  }
+  EXPECT_EQ(auth::StaticUsers::precomputedKey(hex), key);
+  EXPECT_FALSE(auth::StaticUsers::precomputedKey("0xnothex").has_value());
+  const auth::StaticUsers users({{"erin", hex}});
+  std::vector<auth::Credential> found;
+  EXPECT_FALSE(users.lookup("erin", kRealm, stun::PasswordAlgorithmId::Md5, {}, found).has_value());
+  ASSERT_EQ(found.size(), 1U);
+  EXPECT_EQ(found[0].key, *key);
+}
+
 TEST_F(Auth, RestCredentialsUnderEitherSecret) {
   for (const char* secret : {"old-secret", kSecret}) {
     const auto user = restUsername(1h, std::string("dave:") + secret);  // user ids may hold ':'
