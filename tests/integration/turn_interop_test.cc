@@ -90,6 +90,20 @@ TEST_F(TurnInterop, TurnutilsUclientThroughChannelsAndSendIndications) {
   EXPECT_GE(std::stoul(m[1]), 2000UL);  // the -s run went through Send indications
 }
 
+TEST_F(TurnInterop, TurnutilsUclientOverTcp) {
+  // A TCP client connection relaying to UDP peers (RFC 8656 §3.1).
+  ASSERT_TRUE(server.ready()) << server.process().output();
+  const std::uint16_t peer_port = freeUdpPort();
+  Subprocess peer({"turnutils_peer", "-L", "127.0.0.1", "-p", std::to_string(peer_port)});
+  const auto r = runCommand({"turnutils_uclient", "-t", "-W", "s3cret", "-e", "127.0.0.1", "-r",
+                             std::to_string(peer_port), "-m", "10", "-n", "100", "-l", "172", "-c",
+                             "-p", std::to_string(server.tcpPort()), "127.0.0.1"},
+                            std::chrono::seconds{90});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("tot_send_msgs=1000, tot_recv_msgs=1000"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Total lost packets 0 (0.000000%)"), std::string::npos) << r.output;
+}
+
 TEST_F(TurnInterop, PionClientAllocatesRelaysAndDeletes) {
   ASSERT_TRUE(server.ready()) << server.process().output();
   const auto r =
