@@ -12,7 +12,7 @@ packages=(
   libevent-dev libssl-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   nlohmann-json3-dev libidn-dev zlib1g-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libsrtp2-dev
   # independent STUN/TURN clients for interop tests
   coturn stun-client python3-aioice golang-go golang-github-pion-turn.v2-dev
 )

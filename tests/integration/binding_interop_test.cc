@@ -191,6 +191,10 @@ TEST(Process, SigtermStopsCleanlyWithAnOpenConnection) {
   ASSERT_TRUE(server.ready()) << server.process().output();
   LoopbackSocket idle(SOCK_STREAM, server.tcpPort());
   ASSERT_TRUE(idle.connected());
+  // One round trip, so the connection is accepted (not just queued) before SIGTERM.
+  const stun::TransactionId tid = {5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5};
+  ASSERT_TRUE(idle.send(bindingRequest(tid)));
+  ASSERT_TRUE(idle.receiveExactly(40).has_value());
   EXPECT_EQ(server.stop(), 0) << server.process().output();
   EXPECT_NE(server.process().output().find("stopped:"), std::string::npos);
   const auto eof = idle.receive();

@@ -1,0 +1,570 @@
+// turnpike-loadgen: real SRTP-protected RTP through any TURN server with REST
+// credentials. See benchmarks/README.md.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <unordered_map>
+
+#include "benchmarks/loadgen/media_packet.h"
+#include "benchmarks/loadgen/srtp_stream.h"
+#include "benchmarks/loadgen/stream_receiver.h"
+#include "benchmarks/loadgen/turn_client.h"
+#include "relay/stun/address_attribute.h"
+#include "relay/stun/channel_data.h"
+#include "relay/stun/crypto.h"
+#include "relay/stun/message_view.h"
+
+namespace turnpike::loadgen {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string server = "127.0.0.1:3478";
+  std::string secret;
+  std::string transport = "udp";
+  std::string mode = "channel";
+  unsigned clients = 10;
+  double pps = 50;
+  unsigned size = 172;
+  double duration = 5;
+  bool echo = false;
+  bool ramp = false;
+  double loss_threshold = 0.1;  // percent
+  bool alloc_rate = false;
+  unsigned concurrency = 4;
+  std::string json;
+  double hold = 0;                   // seconds to keep the allocations idle after the runs
+  bool raw = false;                  // no TURN: bare SRTP to a forwarder at --server
+  std::string sink = "127.0.0.1:0";  // where the peer sink listens
+};
+
+double us(std::uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
+
+std::uint64_t nowNs() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+          .count());
+}
+
+std::string restUsername(const std::string& who) {
+  return std::to_string(std::time(nullptr) + 3600) + ":" + who;
+}
+
+std::string restPassword(const std::string& secret, const std::string& username) {
+  const auto mac = stun::crypto::hmacSha1(
+      {reinterpret_cast<const std::uint8_t*>(secret.data()), secret.size()},
+      {{reinterpret_cast<const std::uint8_t*>(username.data()), username.size()}});
+  return stun::crypto::base64Encode(mac);
+}
+
+int udpSocket(const stun::TransportAddress* connect_to, std::uint16_t port = 0) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sin.sin_port = htons(port);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof sin) != 0) {
+    std::perror("loadgen: bind");
+  }
+  const int buf = 4 << 20;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+  if (connect_to != nullptr) {
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    std::memcpy(&to.sin_addr, connect_to->ip.data(), 4);
+    to.sin_port = htons(connect_to->port);
+    ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  }
+  return fd;
+}
+
+stun::TransportAddress localAddress(int fd) {
+  sockaddr_in sin{};
+  socklen_t len = sizeof sin;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len);
+  stun::TransportAddress a;
+  std::memcpy(a.ip.data(), &sin.sin_addr, 4);
+  a.port = ntohs(sin.sin_port);
+  return a;
+}
+
+/// One media stream: where it is received, and what arrived.
+struct Receiving {
+  std::unique_ptr<SrtpStream> srtp;
+  StreamReceiver stream;
+  LatencyHistogram latency;
+};
+
+struct LoadClient {
+  int fd = -1;
+  std::unique_ptr<TurnClient> turn;
+  std::uint32_t ssrc = 0;
+  std::uint16_t channel = 0;
+  std::uint16_t seq = 0;
+  std::unique_ptr<SrtpStream> out;
+  Receiving echo;  // what comes back when the sink echoes
+};
+
+struct PhaseResult {
+  double offered_pps = 0;
+  double seconds = 0;
+  std::uint64_t sent = 0;
+  StreamCounts at_peer;
+  StreamCounts echoed;
+  LatencyHistogram one_way;
+  LatencyHistogram round_trip;
+  [[nodiscard]] double lossPercent() const {
+    const double sent_d = static_cast<double>(sent);
+    const double lost = static_cast<double>(sent - std::min(sent, at_peer.received));
+    return sent == 0 ? 0 : 100.0 * lost / sent_d;
+  }
+  [[nodiscard]] double relayedPps() const {
+    return seconds <= 0 ? 0 : static_cast<double>(at_peer.received + echoed.received) / seconds;
+  }
+};
+
+class Generator {
+ public:
+  explicit Generator(Options o) : opt_(std::move(o)) {}
+
+  bool setUp();
+  PhaseResult runPhase(double pps_per_client, double seconds);
+  void tearDown();
+
+ private:
+  void receiveLoop(std::atomic<bool>& stop);
+  void onSinkPacket(std::span<std::uint8_t> data, const sockaddr_in& from);
+  void onClientPacket(LoadClient& c, std::span<std::uint8_t> data);
+  std::size_t wrap(LoadClient& c, std::span<std::uint8_t> out, std::size_t srtp_len,
+                   std::span<const std::uint8_t> srtp);
+
+  Options opt_;
+  stun::TransportAddress server_;
+  int sink_fd_ = -1;
+  stun::TransportAddress sink_;
+  std::vector<std::unique_ptr<LoadClient>> clients_;
+  std::unordered_map<std::uint32_t, std::unique_ptr<Receiving>> at_sink_;
+  std::unordered_map<int, LoadClient*> by_fd_;
+  SrtpStream::MasterKey key_{};
+};
+
+bool Generator::setUp() {
+  const auto server = stun::TransportAddress::parse(opt_.server);
+  if (!server || server->family != stun::AddressFamily::IPv4) {
+    std::cerr << "loadgen: --server must be an IPv4 ip:port\n";
+    return false;
+  }
+  server_ = *server;
+  stun::crypto::randomBytes(key_);
+  const auto sink = stun::TransportAddress::parse(opt_.sink);
+  sink_fd_ = udpSocket(nullptr, sink ? sink->port : 0);
+  sink_ = localAddress(sink_fd_);
+  for (unsigned i = 0; i < opt_.clients; ++i) {
+    auto c = std::make_unique<LoadClient>();
+    c->fd = udpSocket(&server_);
+    const std::string user = restUsername("loadgen-" + std::to_string(i));
+    c->turn = std::make_unique<TurnClient>(c->fd, user, restPassword(opt_.secret, user));
+    c->ssrc = 0x1000 + i;
+    c->channel = static_cast<std::uint16_t>(0x4000 + i % 0x1000);
+    if (!opt_.raw && (!c->turn->allocate() || !c->turn->createPermission(sink_) ||
+                      (opt_.mode == "channel" && !c->turn->channelBind(c->channel, sink_)))) {
+      std::cerr << "loadgen: client " << i << ": " << c->turn->error() << "\n";
+      return false;
+    }
+    c->out = std::make_unique<SrtpStream>(SrtpStream::Direction::Outbound, key_);
+    c->echo.srtp = std::make_unique<SrtpStream>(SrtpStream::Direction::Inbound, key_);
+    auto r = std::make_unique<Receiving>();
+    r->srtp = std::make_unique<SrtpStream>(SrtpStream::Direction::Inbound, key_);
+    at_sink_[c->ssrc] = std::move(r);
+    by_fd_[c->fd] = c.get();
+    clients_.push_back(std::move(c));
+  }
+  return true;
+}
+
+std::size_t Generator::wrap(LoadClient& c, std::span<std::uint8_t> out, std::size_t srtp_len,
+                            std::span<const std::uint8_t> srtp) {
+  if (opt_.mode == "channel") {
+    stun::writeChannelDataHeader(out.data(), c.channel, static_cast<std::uint16_t>(srtp_len));
+    return stun::kChannelDataHeaderSize + srtp_len;
+  }
+  stun::TransactionId tid{};
+  std::memcpy(tid.data(), &c.ssrc, 4);
+  std::memcpy(tid.data() + 4, &c.seq, 2);
+  stun::MessageBuilder b(out, {stun::Method::Send, stun::MessageClass::Indication}, tid);
+  b.addXorAddress(stun::AttributeType::XorPeerAddress, sink_);
+  b.add(stun::AttributeType::Data, srtp.first(srtp_len));
+  return b.size();
+}
+
+void Generator::onSinkPacket(std::span<std::uint8_t> data, const sockaddr_in& from) {
+  if (opt_.echo) {
+    ::sendto(sink_fd_, data.data(), data.size(), MSG_DONTWAIT,
+             reinterpret_cast<const sockaddr*>(&from), sizeof from);
+  }
+  if (data.size() < kRtpHeaderSize) return;
+  const std::uint32_t ssrc = (std::uint32_t{data[8]} << 24) | (std::uint32_t{data[9]} << 16) |
+                             (std::uint32_t{data[10]} << 8) | data[11];
+  const auto it = at_sink_.find(ssrc);
+  if (it == at_sink_.end()) return;
+  Receiving& r = *it->second;
+  std::size_t len = data.size();
+  switch (r.srtp->unprotect(data, len)) {
+    case SrtpStream::Verdict::Corrupted: r.stream.onCorrupted(); return;
+    case SrtpStream::Verdict::Replayed:
+      r.stream.onPacket(static_cast<std::uint16_t>((data[2] << 8) | data[3]));
+      return;
+    case SrtpStream::Verdict::Ok: break;
+  }
+  const auto media = readMedia(data.first(len));
+  if (!media) {
+    r.stream.onCorrupted();
+    return;
+  }
+  r.stream.onPacket(media->seq);
+  r.latency.record(nowNs() - media->sent_ns);
+}
+
+void Generator::onClientPacket(LoadClient& c, std::span<std::uint8_t> data) {
+  std::span<std::uint8_t> srtp;
+  if (opt_.raw) {
+    srtp = data;
+  } else if (!data.empty() && stun::looksLikeChannelData(data[0])) {
+    const auto cd = stun::parseChannelData(data);
+    if (!cd) return;
+    srtp = data.subspan(stun::kChannelDataHeaderSize, cd->data.size());
+  } else {
+    const auto m = stun::MessageView::parse(data);
+    if (!m || m->method() != stun::Method::Data) return;
+    const auto d = m->find(stun::AttributeType::Data);
+    if (!d) return;
+    srtp = data.subspan(d->offset + 4, d->value.size());
+  }
+  std::size_t len = srtp.size();
+  const auto verdict = c.echo.srtp->unprotect(srtp, len);
+  if (verdict == SrtpStream::Verdict::Corrupted) {
+    c.echo.stream.onCorrupted();
+    return;
+  }
+  if (verdict == SrtpStream::Verdict::Replayed) {
+    c.echo.stream.onPacket(static_cast<std::uint16_t>((srtp[2] << 8) | srtp[3]));
+    return;
+  }
+  const auto media = readMedia(srtp.first(len));
+  if (!media) {
+    c.echo.stream.onCorrupted();
+    return;
+  }
+  c.echo.stream.onPacket(media->seq);
+  c.echo.latency.record(nowNs() - media->sent_ns);
+}
+
+void Generator::receiveLoop(std::atomic<bool>& stop) {
+  const int ep = ::epoll_create1(EPOLL_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = sink_fd_;
+  ::epoll_ctl(ep, EPOLL_CTL_ADD, sink_fd_, &ev);
+  for (auto& c : clients_) {
+    ev.data.fd = c->fd;
+    ::epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+  }
+  constexpr std::size_t kBatch = 32;
+  std::vector<std::uint8_t> buffers(kBatch * 2048);
+  std::array<mmsghdr, kBatch> msgs{};
+  std::array<iovec, kBatch> iov{};
+  std::array<sockaddr_in, kBatch> from{};
+  std::array<epoll_event, 64> events{};
+  while (!stop.load(std::memory_order_relaxed)) {
+    const int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 50);
+    for (int e = 0; e < n; ++e) {
+      const int fd = events[static_cast<std::size_t>(e)].data.fd;
+      for (int rounds = 0; rounds < 8; ++rounds) {
+        for (std::size_t i = 0; i < kBatch; ++i) {
+          iov[i] = {&buffers[i * 2048], 2048};
+          msgs[i].msg_hdr = msghdr{};
+          msgs[i].msg_hdr.msg_iov = &iov[i];
+          msgs[i].msg_hdr.msg_iovlen = 1;
+          msgs[i].msg_hdr.msg_name = &from[i];
+          msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+        }
+        const int got = ::recvmmsg(fd, msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
+        if (got <= 0) break;
+        for (int k = 0; k < got; ++k) {
+          const auto i = static_cast<std::size_t>(k);
+          std::span<std::uint8_t> data(&buffers[i * 2048], msgs[i].msg_len);
+          if (fd == sink_fd_) {
+            onSinkPacket(data, from[i]);
+          } else {
+            onClientPacket(*by_fd_[fd], data);
+          }
+        }
+        if (got < static_cast<int>(kBatch)) break;
+      }
+    }
+  }
+  ::close(ep);
+}
+
+PhaseResult Generator::runPhase(double pps_per_client, double seconds) {
+  // Fresh counters for this phase: snapshot what was there before.
+  StreamCounts sink_before;
+  StreamCounts echo_before;
+  for (auto& [ssrc, r] : at_sink_) sink_before += r->stream.counts();
+  for (auto& c : clients_) echo_before += c->echo.stream.counts();
+  for (auto& [ssrc, r] : at_sink_) r->latency = LatencyHistogram{};
+  for (auto& c : clients_) c->echo.latency = LatencyHistogram{};
+
+  std::atomic<bool> stop{false};
+  std::thread receiver([&] { receiveLoop(stop); });
+  const double total_pps = pps_per_client * static_cast<double>(clients_.size());
+  const auto interval = std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 / total_pps));
+  const auto start = Clock::now();
+  const auto end = start + std::chrono::nanoseconds(static_cast<std::int64_t>(seconds * 1e9));
+  std::array<std::uint8_t, 4096> plain{};
+  std::array<std::uint8_t, 4096> wire{};
+  std::uint64_t sent = 0;
+  auto next = start;
+  std::size_t j = 0;
+  while (next < end) {
+    const auto now = Clock::now();
+    if (next > now + std::chrono::microseconds(50)) {
+      std::this_thread::sleep_until(next);
+      continue;
+    }
+    LoadClient& c = *clients_[j % clients_.size()];
+    ++j;
+    next += interval;
+    MediaHeader h{c.ssrc, c.seq++, nowNs()};
+    // SRTP packet is built in `wire` after the room a ChannelData header needs.
+    std::span<std::uint8_t> srtp(wire.data() + 64, wire.size() - 64);
+    writeMedia(srtp, opt_.size, h);
+    const std::size_t srtp_len = c.out->protect(srtp, opt_.size);
+    std::size_t len = 0;
+    if (opt_.raw) {
+      std::memmove(wire.data(), srtp.data(), srtp_len);
+      len = srtp_len;
+    } else if (opt_.mode == "channel") {
+      std::memmove(wire.data() + stun::kChannelDataHeaderSize, srtp.data(), srtp_len);
+      len = wrap(c, wire, srtp_len, srtp);
+    } else {
+      std::memcpy(plain.data(), srtp.data(), srtp_len);
+      len = wrap(c, wire, srtp_len, std::span(plain).first(srtp_len));
+    }
+    if (::send(c.fd, wire.data(), len, MSG_DONTWAIT) == static_cast<ssize_t>(len)) ++sent;
+  }
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the last packets arrive
+  stop = true;
+  receiver.join();
+
+  PhaseResult r;
+  r.offered_pps = total_pps;
+  r.seconds = elapsed;
+  r.sent = sent;
+  StreamCounts sink_after;
+  StreamCounts echo_after;
+  for (auto& [ssrc, rx] : at_sink_) {
+    sink_after += rx->stream.counts();
+    r.one_way.merge(rx->latency);
+  }
+  for (auto& c : clients_) {
+    echo_after += c->echo.stream.counts();
+    r.round_trip.merge(c->echo.latency);
+  }
+  r.at_peer.received = sink_after.received - sink_before.received;
+  r.at_peer.duplicates = sink_after.duplicates - sink_before.duplicates;
+  r.at_peer.reordered = sink_after.reordered - sink_before.reordered;
+  r.at_peer.corrupted = sink_after.corrupted - sink_before.corrupted;
+  r.at_peer.expected = sent;
+  r.echoed.received = echo_after.received - echo_before.received;
+  r.echoed.duplicates = echo_after.duplicates - echo_before.duplicates;
+  r.echoed.reordered = echo_after.reordered - echo_before.reordered;
+  r.echoed.corrupted = echo_after.corrupted - echo_before.corrupted;
+  r.echoed.expected = opt_.echo ? r.at_peer.received : 0;
+  return r;
+}
+
+void Generator::tearDown() {
+  for (auto& c : clients_) {
+    if (!opt_.raw) c->turn->refresh(0);
+    ::close(c->fd);
+  }
+  ::close(sink_fd_);
+}
+
+nlohmann::json toJson(const PhaseResult& r) {
+  const auto counts = [](const StreamCounts& c) {
+    return nlohmann::json{{"expected", c.expected},   {"received", c.received},
+                          {"lost", c.lost()},         {"duplicates", c.duplicates},
+                          {"reordered", c.reordered}, {"corrupted", c.corrupted}};
+  };
+  const auto lat = [](const LatencyHistogram& h) {
+    return nlohmann::json{{"count", h.count()},
+                          {"p50_us", us(h.percentile(0.5))},
+                          {"p99_us", us(h.percentile(0.99))},
+                          {"p999_us", us(h.percentile(0.999))},
+                          {"max_us", us(h.max())}};
+  };
+  return {{"offered_pps", r.offered_pps},
+          {"seconds", r.seconds},
+          {"sent", r.sent},
+          {"relayed_pps", r.relayedPps()},
+          {"loss_percent", r.lossPercent()},
+          {"to_peer", counts(r.at_peer)},
+          {"echoed", counts(r.echoed)},
+          {"one_way_latency", lat(r.one_way)},
+          {"round_trip_latency", lat(r.round_trip)}};
+}
+
+void printRow(const PhaseResult& r) {
+  std::printf("%10.0f %8.2f %10llu %10llu %7.3f%% %6llu %6llu %6llu %10.0f %9.1f %9.1f %9.1f\n",
+              r.offered_pps, r.seconds, static_cast<unsigned long long>(r.sent),
+              static_cast<unsigned long long>(r.at_peer.received), r.lossPercent(),
+              static_cast<unsigned long long>(r.at_peer.duplicates),
+              static_cast<unsigned long long>(r.at_peer.reordered),
+              static_cast<unsigned long long>(r.at_peer.corrupted + r.echoed.corrupted),
+              r.relayedPps(), us(r.one_way.percentile(0.5)), us(r.one_way.percentile(0.99)),
+              us(r.one_way.percentile(0.999)));
+}
+
+int allocationRate(const Options& opt) {
+  const auto server = stun::TransportAddress::parse(opt.server);
+  if (!server) return 2;
+  const int sink = udpSocket(nullptr);
+  const auto sink_addr = localAddress(sink);
+  std::atomic<std::uint64_t> cycles{0};
+  std::atomic<std::uint64_t> failures{0};
+  const auto end = Clock::now() + std::chrono::duration<double>(opt.duration);
+  std::vector<std::thread> threads;
+  for (unsigned t = 0; t < opt.concurrency; ++t) {
+    threads.emplace_back([&, t] {
+      for (unsigned k = 0; Clock::now() < end; ++k) {
+        const int fd = udpSocket(&*server);
+        const std::string user =
+            restUsername("rate-" + std::to_string(t) + "-" + std::to_string(k));
+        TurnClient c(fd, user, restPassword(opt.secret, user));
+        const bool ok = c.allocate() && c.createPermission(sink_addr) &&
+                        c.channelBind(0x4000, sink_addr) && c.refresh(0);
+        ++(ok ? cycles : failures);
+        ::close(fd);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ::close(sink);
+  const double rate = static_cast<double>(cycles.load()) / opt.duration;
+  std::printf(
+      "allocation cycles (401, Allocate, CreatePermission, ChannelBind, Refresh 0): "
+      "%llu in %.1f s = %.0f/s, %llu failed\n",
+      static_cast<unsigned long long>(cycles.load()), opt.duration, rate,
+      static_cast<unsigned long long>(failures.load()));
+  if (!opt.json.empty()) {
+    std::ofstream(opt.json) << nlohmann::json{
+        {"mode", "alloc_rate"},
+        {"cycles", cycles.load()},
+        {"failures", failures.load()},
+        {"seconds", opt.duration},
+        {"per_second", rate}}.dump(2);
+  }
+  return failures.load() == 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace turnpike::loadgen
+
+int main(int argc, char** argv) {
+  using namespace turnpike::loadgen;
+  Options opt;
+  CLI::App cli{"turnpike-loadgen: SRTP media through a TURN server"};
+  cli.add_option("--server", opt.server, "TURN server ip:port (IPv4)");
+  cli.add_option("--secret", opt.secret, "TURN REST shared secret")->required();
+  cli.add_option("--transport", opt.transport, "udp (tcp and tls: not supported yet)")
+      ->check(CLI::IsMember({"udp"}));
+  cli.add_option("--mode", opt.mode, "channel or send")->check(CLI::IsMember({"channel", "send"}));
+  cli.add_option("--clients", opt.clients, "clients, each with its own allocation")
+      ->check(CLI::Range(1U, 5000U));
+  cli.add_option("--pps", opt.pps, "packets per second per client")->check(CLI::Range(0.1, 1e6));
+  cli.add_option("--size", opt.size, "RTP packet size before SRTP")->check(CLI::Range(20U, 1400U));
+  cli.add_option("--duration", opt.duration, "seconds per run (bounded)")
+      ->check(CLI::Range(0.1, 600.0));
+  cli.add_flag("--echo", opt.echo, "the peer echoes every packet back (both directions)");
+  cli.add_flag("--ramp", opt.ramp, "raise the rate until loss passes --loss-threshold");
+  cli.add_option("--loss-threshold", opt.loss_threshold, "percent, for --ramp");
+  cli.add_flag("--alloc-rate", opt.alloc_rate, "measure full allocation cycles per second");
+  cli.add_option("--concurrency", opt.concurrency, "threads for --alloc-rate")
+      ->check(CLI::Range(1U, 64U));
+  cli.add_option("--json", opt.json, "write results as JSON to this file");
+  cli.add_option("--hold", opt.hold, "seconds to keep the allocations after the runs (for RSS)")
+      ->check(CLI::Range(0.0, 600.0));
+  cli.add_flag("--raw", opt.raw, "no TURN: bare SRTP to --server (turnpike-forwarder)");
+  cli.add_option("--sink", opt.sink, "ip:port of the peer sink (default: a free loopback port)");
+  CLI11_PARSE(cli, argc, argv);
+
+  if (opt.alloc_rate) {
+    return allocationRate(opt);
+  }
+  Generator gen(opt);
+  if (!gen.setUp()) {
+    return 2;
+  }
+  std::printf("%10s %8s %10s %10s %8s %6s %6s %6s %10s %9s %9s %9s\n", "offered", "seconds", "sent",
+              "at_peer", "loss", "dup", "reord", "corrupt", "relayed/s", "p50_us", "p99_us",
+              "p99.9_us");
+  nlohmann::json runs = nlohmann::json::array();
+  std::optional<PhaseResult> best;
+  double pps = opt.pps;
+  for (int step = 0; step < (opt.ramp ? 16 : 1); ++step) {
+    const PhaseResult r = gen.runPhase(pps, opt.duration);
+    printRow(r);
+    runs.push_back(toJson(r));
+    const bool clean = r.lossPercent() <= opt.loss_threshold && r.at_peer.corrupted == 0 &&
+                       r.echoed.corrupted == 0;
+    if (clean) best = r;
+    if (!opt.ramp || !clean) break;
+    pps *= 1.25;
+  }
+  if (opt.hold > 0) {
+    std::printf("holding %u allocations for %.1f s\n", opt.clients, opt.hold);
+    std::fflush(stdout);
+    std::this_thread::sleep_for(std::chrono::duration<double>(opt.hold));
+  }
+  gen.tearDown();
+  if (opt.ramp && best) {
+    std::printf("highest rate with loss <= %.2f%%: %.0f offered pkt/s, %.0f relayed pkt/s\n",
+                opt.loss_threshold, best->offered_pps, best->relayedPps());
+  }
+  if (!opt.json.empty()) {
+    std::ofstream(opt.json) << nlohmann::json{{"mode", opt.mode},
+                                              {"clients", opt.clients},
+                                              {"size", opt.size},
+                                              {"echo", opt.echo},
+                                              {"runs", runs},
+                                              {"best_relayed_pps", best ? best->relayedPps() : 0.0}}
+                                   .dump(2);
+  }
+  // Corruption is never acceptable; loss is for the reader to judge, except
+  // in a plain run where the caller asked for a threshold.
+  for (const auto& run : runs) {
+    if (run["to_peer"]["corrupted"] != 0 || run["echoed"]["corrupted"] != 0) return 1;
+  }
+  return 0;
+}
