@@ -33,8 +33,7 @@ step "benchmarks run"
 build/benchmarks/turnpike_codec_bench --benchmark_min_time=0.05
 
 step "sanitizer build (ASan + UBSan)"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTURNPIKE_SANITIZE=ON \
-  -DTURNPIKE_BENCHMARKS=OFF >/dev/null
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTURNPIKE_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$JOBS"
 
 step "fuzz build (clang libFuzzer + ASan + UBSan)"
