@@ -28,6 +28,19 @@ struct MacContexts {
     if (sha1 == nullptr || sha256 == nullptr) {
       std::abort();
     }
+    // The digest is set once; each use only re-keys the context, so OpenSSL
+    // does not look the digest up by name on every message.
+    setDigest(sha1, "SHA1");
+    setDigest(sha256, "SHA256");
+  }
+  static void setDigest(EVP_MAC_CTX* ctx, const char* digest) {
+    // OpenSSL takes a non-const char* for the name but does not modify it.
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(digest), 0),
+        OSSL_PARAM_construct_end()};
+    if (EVP_MAC_CTX_set_params(ctx, params) != 1) {
+      std::abort();
+    }
   }
   ~MacContexts() {
     EVP_MAC_CTX_free(sha1);
@@ -45,16 +58,11 @@ MacContexts& contexts() {
 }
 
 template <std::size_t N>
-std::array<std::uint8_t, N> hmac(EVP_MAC_CTX* ctx, const char* digest, Bytes key,
-                                 std::initializer_list<Bytes> parts) {
-  // OpenSSL takes a non-const char* for the digest name but does not modify it.
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(digest), 0),
-      OSSL_PARAM_construct_end()};
+std::array<std::uint8_t, N> hmac(EVP_MAC_CTX* ctx, Bytes key, std::initializer_list<Bytes> parts) {
   std::array<std::uint8_t, N> out{};
   static const std::uint8_t kEmptyKey = 0;
   const std::uint8_t* key_data = key.empty() ? &kEmptyKey : key.data();
-  if (EVP_MAC_init(ctx, key_data, key.size(), params) != 1) {
+  if (EVP_MAC_init(ctx, key_data, key.size(), nullptr) != 1) {
     std::abort();
   }
   for (Bytes part : parts) {
@@ -67,6 +75,15 @@ std::array<std::uint8_t, N> hmac(EVP_MAC_CTX* ctx, const char* digest, Bytes key
     std::abort();
   }
   return out;
+}
+
+// Digests fetched once per process instead of per call.
+const EVP_MD* fetched(const char* name) {
+  EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
+  if (md == nullptr) {
+    std::abort();
+  }
+  return md;
 }
 
 template <std::size_t N>
@@ -83,16 +100,22 @@ std::array<std::uint8_t, N> digest(const EVP_MD* md, Bytes data) {
 }  // namespace
 
 Sha1Digest hmacSha1(Bytes key, std::initializer_list<Bytes> parts) {
-  return hmac<20>(contexts().sha1, "SHA1", key, parts);
+  return hmac<20>(contexts().sha1, key, parts);
 }
 
 Sha256Digest hmacSha256(Bytes key, std::initializer_list<Bytes> parts) {
-  return hmac<32>(contexts().sha256, "SHA256", key, parts);
+  return hmac<32>(contexts().sha256, key, parts);
 }
 
-Md5Digest md5(Bytes data) { return digest<16>(EVP_md5(), data); }
+Md5Digest md5(Bytes data) {
+  static const EVP_MD* const kMd5 = fetched("MD5");
+  return digest<16>(kMd5, data);
+}
 
-Sha256Digest sha256(Bytes data) { return digest<32>(EVP_sha256(), data); }
+Sha256Digest sha256(Bytes data) {
+  static const EVP_MD* const kSha256 = fetched("SHA256");
+  return digest<32>(kSha256, data);
+}
 
 std::uint32_t crc32(Bytes data) {
   uLong crc = ::crc32(0L, Z_NULL, 0);

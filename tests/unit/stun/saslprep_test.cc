@@ -20,6 +20,13 @@ TEST(Saslprep, MapsAsRfc4013Says) {
                         "1")
                    .has_value());                  // RandALCat followed by LCat-free digit
   EXPECT_FALSE(saslprep("\xff\xfe").has_value());  // not UTF-8
+  // The printable-ASCII fast path leaves every such byte alone, as libidn would.
+  for (int c = 0x20; c <= 0x7E; ++c) {
+    const std::string s = "a" + std::string(1, static_cast<char>(c)) + "b";
+    EXPECT_EQ(saslprep(s), s) << c;
+  }
+  EXPECT_FALSE(saslprep("a\x7f").has_value());  // DEL is a control character
+  EXPECT_FALSE(saslprep("a\x1f").has_value());
 }
 
 TEST(LongTermKey, Md5OfUserRealmPassword) {
