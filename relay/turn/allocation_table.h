@@ -4,6 +4,7 @@
 #include <set>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "relay/turn/allocation.h"
 
@@ -20,7 +21,8 @@ class AllocationTable {
   void setExpiry(Allocation& allocation, Clock::TimePoint expires_at);
   /// Removes and returns the allocation.
   std::unique_ptr<Allocation> remove(Allocation& allocation);
-  /// Removes every allocation whose expiry is <= now, oldest first.
+  /// Calls `on_expired(Allocation&)` for every allocation whose expiry is
+  /// <= now, oldest first; the callback is expected to delete it.
   template <typename F>
   void expire(Clock::TimePoint now, F&& on_expired);
 
@@ -40,9 +42,13 @@ class AllocationTable {
 
 template <typename F>
 void AllocationTable::expire(Clock::TimePoint now, F&& on_expired) {
-  while (!by_expiry_.empty() && by_expiry_.begin()->first <= now) {
-    auto owned = remove(*by_expiry_.begin()->second);
-    on_expired(std::move(owned));
+  // Collected first: the callback deletes the allocation, which edits the index.
+  std::vector<Allocation*> due;
+  for (auto it = by_expiry_.begin(); it != by_expiry_.end() && it->first <= now; ++it) {
+    due.push_back(it->second);
+  }
+  for (Allocation* a : due) {
+    on_expired(*a);
   }
 }
 

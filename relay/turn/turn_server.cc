@@ -81,10 +81,8 @@ void TurnServer::handlePeerDatagram(RelaySocketId socket, const stun::TransportA
 }
 
 void TurnServer::expireAllocations() {
-  core_.allocations.expire(core_.clock.now(), [&](std::unique_ptr<Allocation> expired) {
-    // Put it back for deleteAllocation, which owns the clean-up.
-    Allocation& a = core_.allocations.insert(std::move(expired));
-    core_.deleteAllocation(a, DeletionReason::Expired);
+  core_.allocations.expire(core_.clock.now(), [&](Allocation& expired) {
+    core_.deleteAllocation(expired, DeletionReason::Expired);
   });
 }
 
