@@ -21,7 +21,7 @@ EventLoop::EventLoop(const Clock& clock) : clock_(clock) {
     }
   });
   base_ = event_base_new();
-  if (base_ == nullptr) {
+  if (base_ == nullptr || event_base_priority_init(base_, kPriorities) != 0) {
     std::abort();
   }
   timer_event_ = evtimer_new(base_, &EventLoop::onTimer, this);

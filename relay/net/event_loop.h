@@ -24,6 +24,11 @@ class EventLoop {
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
 
+  /// Events run by priority; everything is created at the default (1), and
+  /// work that should wait until the round's I/O is handled uses this one.
+  static constexpr int kPriorities = 3;
+  static constexpr int kAfterIoPriority = 2;
+
   [[nodiscard]] event_base* base() const { return base_; }
   [[nodiscard]] const Clock& clock() const { return clock_; }
 

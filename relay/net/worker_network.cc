@@ -14,9 +14,10 @@
 
 namespace turnpike::net {
 
-WorkerNetwork::WorkerNetwork(EventLoop& loop, DatagramBatch& batch) : loop_(loop), batch_(batch) {}
+WorkerNetwork::WorkerNetwork(EventLoop& loop) : loop_(loop), to_clients_(loop) {}
 
 WorkerNetwork::~WorkerNetwork() {
+  to_clients_.flush();
   for (auto& [id, s] : sockets_) {
     event_free(s->read_event);
     ::close(s->fd);
@@ -94,10 +95,7 @@ void WorkerNetwork::sendToClient(const turn::FiveTuple& five_tuple,
   }
   for (const auto& listener : *udp_) {
     if (listener->local() == five_tuple.server) {
-      sockaddr_storage ss{};
-      const socklen_t len = toSockaddr(five_tuple.client, ss);
-      (void)::sendto(listener->fd(), bytes.data(), bytes.size(), MSG_DONTWAIT,
-                     reinterpret_cast<sockaddr*>(&ss), len);
+      to_clients_.push(listener->fd(), five_tuple.client, bytes);
       return;
     }
   }
@@ -108,15 +106,17 @@ void WorkerNetwork::onPeerReadable(int fd, short /*what*/, void* arg) {
   WorkerNetwork* self = s->owner;
   const turn::RelaySocketId id = s->id;
   for (int turn = 0; turn < 8; ++turn) {
-    const int received = self->batch_.receive(fd);
+    ClientSendQueue& q = self->to_clients_;
+    const int received = q.receive(fd);
     for (int k = 0; k < received; ++k) {
       const auto i = static_cast<std::size_t>(k);
-      if (!self->batch_.truncated(i)) {
+      if (!q.truncated(i)) {
         // May close this very socket (never today, but keep `s` untouched after).
-        self->server_->handlePeerDatagram(id, self->batch_.source(i), self->batch_.data(i));
+        self->server_->handlePeerDatagram(id, q.source(i), q.frame(i));
       }
     }
-    if (received < static_cast<int>(DatagramBatch::kBatch) || self->sockets_.count(id) == 0) {
+    if (received < static_cast<int>(ClientSendQueue::kReceiveBatch) ||
+        self->sockets_.count(id) == 0) {
       return;
     }
   }

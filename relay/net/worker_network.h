@@ -4,7 +4,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "relay/net/datagram_batch.h"
+#include "relay/net/client_send_queue.h"
 #include "relay/net/event_loop.h"
 #include "relay/net/udp_listener.h"
 #include "relay/turn/relay_network.h"
@@ -19,12 +19,13 @@ class TcpConnection;
 
 /// The worker's side of turn::RelayNetwork: relay sockets (one UDP socket per
 /// allocation, read with recvmmsg) and the way back to clients (the worker's
-/// own UDP listener sockets, or the TCP connection an allocation came over).
+/// own UDP listener sockets through the ClientSendQueue, or the TCP
+/// connection an allocation came over).
 class WorkerNetwork final : public turn::RelayNetwork {
  public:
   using ConnectionLookup = std::function<TcpConnection*(const turn::FiveTuple&)>;
 
-  WorkerNetwork(EventLoop& loop, DatagramBatch& batch);
+  explicit WorkerNetwork(EventLoop& loop);
   ~WorkerNetwork() override;
   WorkerNetwork(const WorkerNetwork&) = delete;
   WorkerNetwork& operator=(const WorkerNetwork&) = delete;
@@ -53,7 +54,7 @@ class WorkerNetwork final : public turn::RelayNetwork {
   static void onPeerReadable(int fd, short what, void* arg);
 
   EventLoop& loop_;
-  DatagramBatch& batch_;
+  ClientSendQueue to_clients_;
   turn::TurnServer* server_ = nullptr;
   const std::vector<std::unique_ptr<UdpListener>>* udp_ = nullptr;
   ConnectionLookup connections_;

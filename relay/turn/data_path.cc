@@ -85,7 +85,11 @@ Outcome handleClientChannelData(std::span<const std::uint8_t> bytes, const FiveT
 }
 
 void handlePeerData(RelaySocketId socket, const stun::TransportAddress& peer,
-                    std::span<const std::uint8_t> data, TurnCore& core) {
+                    std::span<std::uint8_t> frame, TurnCore& core) {
+  if (frame.size() < kPeerHeadroom) {
+    return;
+  }
+  const std::span<const std::uint8_t> data = frame.subspan(kPeerHeadroom);
   Allocation* a = core.allocations.findBySocket(socket);
   if (a == nullptr) {
     ++core.counters.no_allocation;
@@ -105,10 +109,11 @@ void handlePeerData(RelaySocketId socket, const stun::TransportAddress& peer,
     if (data.size() > 0xFFFF) {
       return;
     }
-    stun::writeChannelDataHeader(core.scratch.data(), binding->channel,
+    // The header goes into the room in front of the data: no copy.
+    static_assert(kPeerHeadroom == stun::kChannelDataHeaderSize);
+    stun::writeChannelDataHeader(frame.data(), binding->channel,
                                  static_cast<std::uint16_t>(data.size()));
-    std::memcpy(core.scratch.data() + stun::kChannelDataHeaderSize, data.data(), data.size());
-    out = std::span(core.scratch).first(stun::kChannelDataHeaderSize + data.size());
+    out = frame;
   } else {
     // Indications need a transaction ID but nothing matches on it.
     stun::TransactionId tid{};

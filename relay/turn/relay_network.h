@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -10,6 +11,11 @@
 namespace turnpike::turn {
 
 using RelaySocketId = std::uint32_t;
+
+/// Room the I/O layer leaves in front of every datagram it receives from a
+/// peer, so the ChannelData header (RFC 8656 §12.6) is written in place and
+/// the relayed bytes are never copied.
+inline constexpr std::size_t kPeerHeadroom = 4;
 
 /// What the protocol layer needs from the network. The I/O layer implements
 /// it with real sockets; tests implement it with a recording fake.

@@ -22,8 +22,9 @@ Outcome handleSendIndication(const stun::MessageView& indication, const FiveTupl
                              TurnCore& core);
 Outcome handleClientChannelData(std::span<const std::uint8_t> bytes, const FiveTuple& five_tuple,
                                 TurnCore& core);
+/// `frame` is kPeerHeadroom spare bytes followed by the peer's datagram.
 void handlePeerData(RelaySocketId socket, const stun::TransportAddress& peer,
-                    std::span<const std::uint8_t> data, TurnCore& core);
+                    std::span<std::uint8_t> frame, TurnCore& core);
 
 /// The allocation a request refers to, after the checks every request on an
 /// existing allocation shares: 437 when there is none, 441 when another

@@ -76,8 +76,8 @@ Outcome TurnServer::handleFrame(const stun::Frame& frame, const FiveTuple& five_
 }
 
 void TurnServer::handlePeerDatagram(RelaySocketId socket, const stun::TransportAddress& peer,
-                                    std::span<const std::uint8_t> data) {
-  handlePeerData(socket, peer, data, core_);
+                                    std::span<std::uint8_t> frame) {
+  handlePeerData(socket, peer, frame, core_);
 }
 
 void TurnServer::expireAllocations() {

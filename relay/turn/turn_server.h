@@ -22,9 +22,10 @@ class TurnServer {
   /// A frame received on a stream (TCP or TLS) connection.
   Outcome handleFrame(const stun::Frame& frame, const FiveTuple& five_tuple,
                       std::span<std::uint8_t> out);
-  /// A datagram a peer sent to an allocation's relay socket.
+  /// A datagram a peer sent to an allocation's relay socket, received
+  /// kPeerHeadroom bytes into `frame` (the header room is overwritten).
   void handlePeerDatagram(RelaySocketId socket, const stun::TransportAddress& peer,
-                          std::span<const std::uint8_t> data);
+                          std::span<std::uint8_t> frame);
   /// Deletes every allocation whose lifetime ran out; call about once a second.
   void expireAllocations();
   /// Deletes the allocation of a five-tuple (its stream connection closed).

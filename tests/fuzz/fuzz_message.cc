@@ -1,9 +1,11 @@
 // Fuzzes the STUN message parser, every typed attribute decoder, integrity
 // checks, and the protocol layer's handling of whatever parses.
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "auth/static_users.h"
 #include "relay/base/clock.h"
@@ -130,7 +132,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!reply) __builtin_trap();
   }
   // Peer data for whatever allocation exists.
+  std::vector<std::uint8_t> frame(turnpike::turn::kPeerHeadroom + bytes.size());
+  std::copy(bytes.begin(), bytes.end(), frame.begin() + turnpike::turn::kPeerHeadroom);
   fuzz.server.handlePeerDatagram(1, turnpike::stun::TransportAddress::ipv4({8, 8, 8, 8}, 53),
-                                 bytes);
+                                 frame);
   return 0;
 }

@@ -1,6 +1,8 @@
 // RFC 8656 §9-12: permissions, channels, Send/Data indications and
 // ChannelData in both directions, and the peer policy.
 
+#include <algorithm>
+
 #include "relay/stun/channel_data.h"
 #include "tests/unit/turn/turn_fixture.h"
 
@@ -25,9 +27,11 @@ class Relay : public TurnFixture {
     b.add(AttributeType::Data, data);
     return {b.bytes().begin(), b.bytes().end()};
   }
-  void fromPeer(const char* peer_address, std::vector<std::uint8_t> data) {
+  void fromPeer(const char* peer_address, const std::vector<std::uint8_t>& data) {
+    std::vector<std::uint8_t> frame(turn::kPeerHeadroom + data.size(), 0xEE);
+    std::copy(data.begin(), data.end(), frame.begin() + turn::kPeerHeadroom);
     server->handlePeerDatagram(network.open.begin()->first,
-                               *stun::TransportAddress::parse(peer_address), data);
+                               *stun::TransportAddress::parse(peer_address), frame);
   }
   std::uint16_t bindChannel(std::uint16_t channel, const char* to) {
     return errorCode(aliceSends(Method::ChannelBind, [channel, to](auto& b) {
