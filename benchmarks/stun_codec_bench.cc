@@ -130,46 +130,77 @@ void BM_HandleBindingRequest(benchmark::State& state) {
 }
 BENCHMARK(BM_HandleBindingRequest);
 
+// A worker's TURN state with `count` allocations inserted directly (auth is
+// measured elsewhere), each with channel 0x4001 bound to one peer.
+struct RelayBench {
+  explicit RelayBench(std::uint16_t count)
+      : core({}, clock, authenticator, network, policy, quotas,
+             {{TransportAddress::ipv4({10, 0, 0, 1}, 0), TransportAddress::ipv4({10, 0, 0, 1}, 0),
+               &pool}},
+             observer),
+        server(core) {
+    for (std::uint16_t i = 0; i < count; ++i) {
+      auto a = std::make_unique<turnpike::turn::Allocation>();
+      a->five_tuple = {
+          TransportAddress::ipv4({198, 51, 100, 7}, static_cast<std::uint16_t>(1000 + i)),
+          TransportAddress::ipv4({10, 0, 0, 1}, 3478), turnpike::turn::Transport::Udp};
+      a->socket = i + 1u;
+      a->expires_at = clock.now() + std::chrono::hours{1};
+      a->bindChannel(0x4001, peer, clock.now());
+      last = a->five_tuple;
+      last_socket = a->socket;
+      core.allocations.insert(std::move(a));
+    }
+  }
+
+  turnpike::SteadyClock clock;
+  NullNetwork network;
+  const turnpike::auth::Authenticator authenticator{
+      "example.org", turnpike::auth::NonceCodec({}, std::chrono::minutes{10}), {}};
+  const turnpike::turn::PeerPolicy policy{true, {}, {}};
+  turnpike::turn::QuotaLedger quotas{100000, 100000};
+  turnpike::turn::RelayPortPool pool{40000, 60000, clock};
+  turnpike::turn::AllocationObserver observer;
+  turnpike::turn::TurnCore core;
+  turnpike::turn::TurnServer server;
+  const TransportAddress peer = TransportAddress::ipv4({8, 8, 8, 8}, 5000);
+  turnpike::turn::FiveTuple last;
+  turnpike::turn::RelaySocketId last_socket = 0;
+};
+
 // The relay step for ChannelData from a client: find the allocation by
 // five-tuple, the binding by channel, hand the payload to the network.
 void BM_RelayChannelData(benchmark::State& state) {
-  using namespace turnpike;
-  SteadyClock clock;
-  NullNetwork network;
-  std::vector<std::shared_ptr<const auth::CredentialProvider>> providers;
-  const auth::Authenticator authenticator("example.org",
-                                          auth::NonceCodec({}, std::chrono::minutes{10}), {});
-  const turn::PeerPolicy policy(true, {}, {});
-  turn::QuotaLedger quotas(100000, 100000);
-  turn::RelayPortPool pool(40000, 60000, clock);
-  turn::AllocationObserver observer;
-  turn::TurnCore core(
-      {}, clock, authenticator, network, policy, quotas,
-      {{TransportAddress::ipv4({10, 0, 0, 1}, 0), TransportAddress::ipv4({10, 0, 0, 1}, 0), &pool}},
-      observer);
-  turn::TurnServer server(core);
-  // state.range(0) allocations, inserted directly (auth is measured elsewhere).
-  const auto allocations = static_cast<std::uint16_t>(state.range(0));
-  turn::FiveTuple probe;
-  for (std::uint16_t i = 0; i < allocations; ++i) {
-    auto a = std::make_unique<turn::Allocation>();
-    a->five_tuple = {
-        TransportAddress::ipv4({198, 51, 100, 7}, static_cast<std::uint16_t>(1000 + i)),
-        TransportAddress::ipv4({10, 0, 0, 1}, 3478), turn::Transport::Udp};
-    a->socket = i + 1u;
-    a->expires_at = clock.now() + std::chrono::hours{1};
-    a->bindChannel(0x4001, TransportAddress::ipv4({8, 8, 8, 8}, 5000), clock.now());
-    probe = a->five_tuple;
-    core.allocations.insert(std::move(a));
-  }
+  RelayBench bench(static_cast<std::uint16_t>(state.range(0)));
   std::vector<std::uint8_t> packet(4 + 172);
   writeChannelDataHeader(packet.data(), 0x4001, 172);
   std::array<std::uint8_t, 256> out{};
   for (auto _ : state) {
-    benchmark::DoNotOptimize(server.handleDatagram(packet, probe, out).kind);
+    benchmark::DoNotOptimize(bench.server.handleDatagram(packet, bench.last, out).kind);
   }
 }
 BENCHMARK(BM_RelayChannelData)->Arg(1)->Arg(10000);
+
+// The way back: a peer's datagram, received after the header room, becomes
+// ChannelData in place (allocation by socket, permission, binding by peer).
+void BM_RelayPeerToChannel(benchmark::State& state) {
+  RelayBench bench(static_cast<std::uint16_t>(state.range(0)));
+  std::vector<std::uint8_t> frame(turnpike::turn::kPeerHeadroom + 172);
+  for (auto _ : state) {
+    bench.server.handlePeerDatagram(bench.last_socket, bench.peer, frame);
+    benchmark::DoNotOptimize(frame.data());
+  }
+}
+BENCHMARK(BM_RelayPeerToChannel)->Arg(1)->Arg(10000);
+
+// Allocation lookup by five-tuple alone (hash of addresses and transport).
+void BM_AllocationLookup(benchmark::State& state) {
+  RelayBench bench(static_cast<std::uint16_t>(state.range(0)));
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(bench.core.allocations.find(bench.last));
+  }
+}
+BENCHMARK(BM_AllocationLookup)->Arg(1)->Arg(10000);
 
 }  // namespace
 

@@ -14,6 +14,17 @@ namespace turnpike::conf {
 enum class LogLevel { Trace, Debug, Info, Warn, Error, Critical, Off };
 enum class LogFormat { Text, Json };
 
+/// SO_RCVBUF / SO_SNDBUF in bytes; 0 keeps the kernel's default. The kernel
+/// caps them at net.core.rmem_max / wmem_max.
+struct SocketBuffers {
+  /// UDP listen sockets take every client's traffic: room for bursts.
+  std::uint32_t udp_receive = 4u << 20;
+  std::uint32_t udp_send = 4u << 20;
+  /// Relay sockets carry one allocation each: the kernel default suffices.
+  std::uint32_t relay_receive = 0;
+  std::uint32_t relay_send = 0;
+};
+
 struct ServerConfig {
   /// SOFTWARE attribute in responses; empty = not sent (RFC 8489 §16.1.2:
   /// it reveals the version to attackers, so it is off by default).
@@ -22,6 +33,7 @@ struct ServerConfig {
   Duration shutdown_grace{std::chrono::seconds{5}};
   /// A TCP connection that sends nothing for this long is closed.
   Duration tcp_idle_timeout{std::chrono::seconds{30}};
+  SocketBuffers socket_buffers;
 };
 
 struct ListenConfig {

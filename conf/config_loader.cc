@@ -18,9 +18,30 @@ void notSupportedYet(YamlReader& r, const YAML::Node& node, const std::string& p
 constexpr std::string_view kWithTls = "arrives with the TLS transport";
 constexpr std::string_view kWithOps = "arrives with metrics and the admin API";
 
+void readSocketBuffers(YamlReader& r, const YAML::Node& node, const std::string& path,
+                       SocketBuffers& out) {
+  std::uint64_t v = 0;
+  const auto bytes = [&](std::uint32_t& field) {
+    return [&](const YAML::Node& n, const std::string& p) {
+      if (r.integer(n, p, 0, 1u << 30, v)) {
+        field = static_cast<std::uint32_t>(v);
+      }
+    };
+  };
+  r.map(node, path,
+        {
+            {"udp_receive", bytes(out.udp_receive)},
+            {"udp_send", bytes(out.udp_send)},
+            {"relay_receive", bytes(out.relay_receive)},
+            {"relay_send", bytes(out.relay_send)},
+        });
+}
+
 void readServer(YamlReader& r, const YAML::Node& node, const std::string& path, ServerConfig& out) {
   r.map(node, path,
         {
+            {"socket_buffers",
+             [&](auto& n, auto& p) { readSocketBuffers(r, n, p, out.socket_buffers); }},
             {"software",
              [&](auto& n, auto& p) {
                // RFC 8489 §14.14: "fewer than 128 characters (which can be as

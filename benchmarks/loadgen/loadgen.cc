@@ -47,12 +47,15 @@ struct Options {
   bool echo = false;
   bool ramp = false;
   double loss_threshold = 0.1;  // percent
+  double ramp_step = 1.25;      // rate factor between ramp steps
   bool alloc_rate = false;
   unsigned concurrency = 4;
   std::string json;
   double hold = 0;                   // seconds to keep the allocations idle after the runs
   bool raw = false;                  // no TURN: bare SRTP to a forwarder at --server
   std::string sink = "127.0.0.1:0";  // where the peer sink listens
+  bool precompute = false;           // protect a phase's packets before it starts
+  unsigned verify_every = 1;         // unprotect one received packet in N
 };
 
 double us(std::uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
@@ -109,6 +112,7 @@ stun::TransportAddress localAddress(int fd) {
 /// One media stream: where it is received, and what arrived.
 struct Receiving {
   std::unique_ptr<SrtpStream> srtp;
+  std::uint64_t arrivals = 0;  // picks which packets --verify-every checks
   StreamReceiver stream;
   LatencyHistogram latency;
 };
@@ -151,8 +155,14 @@ class Generator {
 
  private:
   void receiveLoop(std::atomic<bool>& stop);
-  void onSinkPacket(std::span<std::uint8_t> data, const sockaddr_in& from);
+  void onSinkPacket(std::span<std::uint8_t> data);
   void onClientPacket(LoadClient& c, std::span<std::uint8_t> data);
+  /// False when --verify-every leaves this packet unchecked; it is then
+  /// counted by the sequence number of its (clear) RTP header only.
+  bool verifies(Receiving& r, std::span<const std::uint8_t> srtp) const;
+  std::size_t buildPacket(LoadClient& c, std::span<std::uint8_t> wire, std::uint64_t sent_ns);
+  std::uint64_t sendPrecomputed(double pps_per_client, double seconds, double& elapsed);
+  std::uint64_t sendLive(double pps_per_client, double seconds, double& elapsed);
   std::size_t wrap(LoadClient& c, std::span<std::uint8_t> out, std::size_t srtp_len,
                    std::span<const std::uint8_t> srtp);
 
@@ -215,17 +225,23 @@ std::size_t Generator::wrap(LoadClient& c, std::span<std::uint8_t> out, std::siz
   return b.size();
 }
 
-void Generator::onSinkPacket(std::span<std::uint8_t> data, const sockaddr_in& from) {
-  if (opt_.echo) {
-    ::sendto(sink_fd_, data.data(), data.size(), MSG_DONTWAIT,
-             reinterpret_cast<const sockaddr*>(&from), sizeof from);
+bool Generator::verifies(Receiving& r, std::span<const std::uint8_t> srtp) const {
+  if (opt_.verify_every <= 1 || ++r.arrivals % opt_.verify_every == 0) {
+    return true;
   }
+  r.stream.onPacket(static_cast<std::uint16_t>((srtp[2] << 8) | srtp[3]));
+  return false;
+}
+
+void Generator::onSinkPacket(std::span<std::uint8_t> data) {
   if (data.size() < kRtpHeaderSize) return;
   const std::uint32_t ssrc = (std::uint32_t{data[8]} << 24) | (std::uint32_t{data[9]} << 16) |
                              (std::uint32_t{data[10]} << 8) | data[11];
   const auto it = at_sink_.find(ssrc);
   if (it == at_sink_.end()) return;
   Receiving& r = *it->second;
+  if (!verifies(r, data)) return;
+
   std::size_t len = data.size();
   switch (r.srtp->unprotect(data, len)) {
     case SrtpStream::Verdict::Corrupted: r.stream.onCorrupted(); return;
@@ -258,6 +274,7 @@ void Generator::onClientPacket(LoadClient& c, std::span<std::uint8_t> data) {
     if (!d) return;
     srtp = data.subspan(d->offset + 4, d->value.size());
   }
+  if (srtp.size() < kRtpHeaderSize || !verifies(c.echo, srtp)) return;
   std::size_t len = srtp.size();
   const auto verdict = c.echo.srtp->unprotect(srtp, len);
   if (verdict == SrtpStream::Verdict::Corrupted) {
@@ -308,11 +325,20 @@ void Generator::receiveLoop(std::atomic<bool>& stop) {
         }
         const int got = ::recvmmsg(fd, msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
         if (got <= 0) break;
+        if (fd == sink_fd_ && opt_.echo) {
+          // The peer echoes the batch as received (before it is decrypted in
+          // place), back to where each datagram came from: one sendmmsg.
+          for (int k = 0; k < got; ++k) {
+            const auto i = static_cast<std::size_t>(k);
+            iov[i].iov_len = msgs[i].msg_len;
+          }
+          ::sendmmsg(sink_fd_, msgs.data(), static_cast<unsigned>(got), MSG_DONTWAIT);
+        }
         for (int k = 0; k < got; ++k) {
           const auto i = static_cast<std::size_t>(k);
           std::span<std::uint8_t> data(&buffers[i * 2048], msgs[i].msg_len);
           if (fd == sink_fd_) {
-            onSinkPacket(data, from[i]);
+            onSinkPacket(data);
           } else {
             onClientPacket(*by_fd_[fd], data);
           }
@@ -322,6 +348,98 @@ void Generator::receiveLoop(std::atomic<bool>& stop) {
     }
   }
   ::close(ep);
+}
+
+std::size_t Generator::buildPacket(LoadClient& c, std::span<std::uint8_t> wire,
+                                   std::uint64_t sent_ns) {
+  MediaHeader h{c.ssrc, c.seq++, sent_ns};
+  // The SRTP packet is built after the room a ChannelData header or a Send
+  // indication's header needs, then moved into place.
+  constexpr std::size_t kRoom = 64;
+  std::span<std::uint8_t> srtp = wire.subspan(kRoom);
+  writeMedia(srtp, opt_.size, h);
+  const std::size_t srtp_len = c.out->protect(srtp, opt_.size);
+  if (opt_.raw) {
+    std::memmove(wire.data(), srtp.data(), srtp_len);
+    return srtp_len;
+  }
+  if (opt_.mode == "channel") {
+    std::memmove(wire.data() + stun::kChannelDataHeaderSize, srtp.data(), srtp_len);
+    return wrap(c, wire, srtp_len, srtp);
+  }
+  std::array<std::uint8_t, 4096> plain{};
+  std::memcpy(plain.data(), srtp.data(), srtp_len);
+  return wrap(c, wire, srtp_len, std::span(plain).first(srtp_len));
+}
+
+// Protects and sends each packet at its time; latency counts from the send.
+std::uint64_t Generator::sendLive(double pps_per_client, double seconds, double& elapsed) {
+  const double total_pps = pps_per_client * static_cast<double>(clients_.size());
+  const auto interval = std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 / total_pps));
+  const auto start = Clock::now();
+  const auto end = start + std::chrono::nanoseconds(static_cast<std::int64_t>(seconds * 1e9));
+  std::array<std::uint8_t, 4096> wire{};
+  std::uint64_t sent = 0;
+  auto next = start;
+  std::size_t j = 0;
+  while (next < end) {
+    if (next > Clock::now() + std::chrono::microseconds(50)) {
+      std::this_thread::sleep_until(next);
+      continue;
+    }
+    LoadClient& c = *clients_[j++ % clients_.size()];
+    next += interval;
+    const std::size_t len = buildPacket(c, wire, nowNs());
+    if (::send(c.fd, wire.data(), len, MSG_DONTWAIT) == static_cast<ssize_t>(len)) ++sent;
+  }
+  elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  return sent;
+}
+
+// Protects the whole phase first, each packet stamped with the time it is
+// scheduled for, then only sends: the generator's CPU goes to the sockets.
+// Every client sends on the same tick (one packet each, back to back), so
+// the server sees bursts as from clients with aligned 20 ms clocks.
+// Latency then counts from the schedule, so any lag of the sender shows too.
+std::uint64_t Generator::sendPrecomputed(double pps_per_client, double seconds, double& elapsed) {
+  const double total_pps = pps_per_client * static_cast<double>(clients_.size());
+  const auto count = static_cast<std::size_t>(total_pps * seconds);
+  constexpr std::size_t kMaxPackets = 4'000'000;
+  if (count > kMaxPackets) {
+    std::cerr << "loadgen: --precompute holds at most " << kMaxPackets
+              << " packets per run; lower --duration\n";
+    return 0;
+  }
+  const std::size_t stride = opt_.size + 64 + SrtpStream::kMaxTrailer + 64;
+  std::vector<std::uint8_t> wire(count * stride);
+  std::vector<std::uint32_t> lengths(count);
+  const std::size_t n = clients_.size();
+  const auto tick_ns = static_cast<std::uint64_t>(1e9 / pps_per_client);
+  // Protecting takes a few microseconds a packet: start the schedule after it.
+  const std::uint64_t start_ns = nowNs() + 200'000'000 + count * 10'000;
+  for (std::size_t k = 0; k < count; ++k) {
+    lengths[k] = static_cast<std::uint32_t>(buildPacket(*clients_[k % clients_.size()],
+                                                        std::span(&wire[k * stride], stride),
+                                                        start_ns + k / n * tick_ns));
+  }
+  if (nowNs() > start_ns) {
+    std::cerr << "loadgen: protecting the packets took longer than planned\n";
+  }
+  std::uint64_t sent = 0;
+  for (std::size_t k = 0; k < count; ++k) {
+    const std::uint64_t due = start_ns + k / n * tick_ns;
+    const std::uint64_t now = nowNs();
+    if (due > now + 50'000) {
+      std::this_thread::sleep_for(std::chrono::nanoseconds(due - now));
+    }
+    const int fd = clients_[k % clients_.size()]->fd;
+    if (::send(fd, &wire[k * stride], lengths[k], MSG_DONTWAIT) ==
+        static_cast<ssize_t>(lengths[k])) {
+      ++sent;
+    }
+  }
+  elapsed = static_cast<double>(nowNs() - start_ns) / 1e9;
+  return sent;
 }
 
 PhaseResult Generator::runPhase(double pps_per_client, double seconds) {
@@ -335,49 +453,15 @@ PhaseResult Generator::runPhase(double pps_per_client, double seconds) {
 
   std::atomic<bool> stop{false};
   std::thread receiver([&] { receiveLoop(stop); });
-  const double total_pps = pps_per_client * static_cast<double>(clients_.size());
-  const auto interval = std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 / total_pps));
-  const auto start = Clock::now();
-  const auto end = start + std::chrono::nanoseconds(static_cast<std::int64_t>(seconds * 1e9));
-  std::array<std::uint8_t, 4096> plain{};
-  std::array<std::uint8_t, 4096> wire{};
-  std::uint64_t sent = 0;
-  auto next = start;
-  std::size_t j = 0;
-  while (next < end) {
-    const auto now = Clock::now();
-    if (next > now + std::chrono::microseconds(50)) {
-      std::this_thread::sleep_until(next);
-      continue;
-    }
-    LoadClient& c = *clients_[j % clients_.size()];
-    ++j;
-    next += interval;
-    MediaHeader h{c.ssrc, c.seq++, nowNs()};
-    // SRTP packet is built in `wire` after the room a ChannelData header needs.
-    std::span<std::uint8_t> srtp(wire.data() + 64, wire.size() - 64);
-    writeMedia(srtp, opt_.size, h);
-    const std::size_t srtp_len = c.out->protect(srtp, opt_.size);
-    std::size_t len = 0;
-    if (opt_.raw) {
-      std::memmove(wire.data(), srtp.data(), srtp_len);
-      len = srtp_len;
-    } else if (opt_.mode == "channel") {
-      std::memmove(wire.data() + stun::kChannelDataHeaderSize, srtp.data(), srtp_len);
-      len = wrap(c, wire, srtp_len, srtp);
-    } else {
-      std::memcpy(plain.data(), srtp.data(), srtp_len);
-      len = wrap(c, wire, srtp_len, std::span(plain).first(srtp_len));
-    }
-    if (::send(c.fd, wire.data(), len, MSG_DONTWAIT) == static_cast<ssize_t>(len)) ++sent;
-  }
-  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  double elapsed = 0;
+  const std::uint64_t sent = opt_.precompute ? sendPrecomputed(pps_per_client, seconds, elapsed)
+                                             : sendLive(pps_per_client, seconds, elapsed);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the last packets arrive
   stop = true;
   receiver.join();
 
   PhaseResult r;
-  r.offered_pps = total_pps;
+  r.offered_pps = pps_per_client * static_cast<double>(clients_.size());
   r.seconds = elapsed;
   r.sent = sent;
   StreamCounts sink_after;
@@ -509,6 +593,8 @@ int main(int argc, char** argv) {
   cli.add_flag("--echo", opt.echo, "the peer echoes every packet back (both directions)");
   cli.add_flag("--ramp", opt.ramp, "raise the rate until loss passes --loss-threshold");
   cli.add_option("--loss-threshold", opt.loss_threshold, "percent, for --ramp");
+  cli.add_option("--ramp-step", opt.ramp_step, "rate factor from one ramp step to the next")
+      ->check(CLI::Range(1.01, 4.0));
   cli.add_flag("--alloc-rate", opt.alloc_rate, "measure full allocation cycles per second");
   cli.add_option("--concurrency", opt.concurrency, "threads for --alloc-rate")
       ->check(CLI::Range(1U, 64U));
@@ -517,6 +603,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 600.0));
   cli.add_flag("--raw", opt.raw, "no TURN: bare SRTP to --server (turnpike-forwarder)");
   cli.add_option("--sink", opt.sink, "ip:port of the peer sink (default: a free loopback port)");
+  cli.add_flag("--precompute", opt.precompute,
+               "protect each run's packets before it starts (latency from the schedule)");
+  cli.add_option("--verify-every", opt.verify_every,
+                 "unprotect one received packet in N; the rest are counted by RTP sequence")
+      ->check(CLI::Range(1U, 1000000U));
   CLI11_PARSE(cli, argc, argv);
 
   if (opt.alloc_rate) {
@@ -540,7 +631,7 @@ int main(int argc, char** argv) {
                        r.echoed.corrupted == 0;
     if (clean) best = r;
     if (!opt.ramp || !clean) break;
-    pps *= 1.25;
+    pps *= opt.ramp_step;
   }
   if (opt.hold > 0) {
     std::printf("holding %u allocations for %.1f s\n", opt.clients, opt.hold);

@@ -26,7 +26,7 @@ struct Listeners {
 // Opens one socket per worker per listen address. A port of 0 is resolved by
 // the first worker's bind and reused by the others so they share one port.
 void openAll(const std::vector<conf::Endpoint>& endpoints, net::SocketKind kind, const char* name,
-             Listeners& out) {
+             const conf::SocketBuffers& buffers, Listeners& out) {
   for (std::size_t i = 0; i < endpoints.size(); ++i) {
     auto address = net::fromEndpoint(endpoints[i]);
     if (!address) {
@@ -40,6 +40,9 @@ void openAll(const std::vector<conf::Endpoint>& endpoints, net::SocketKind kind,
         spdlog::critical("listen.{}[{}]: {} on {}", name, i, opened.error, address->toString());
         out.ok = false;
         return;
+      }
+      if (kind == net::SocketKind::Udp) {
+        net::applySocketBuffers(opened.fd, buffers.udp_receive, buffers.udp_send);
       }
       address->port = opened.local.port;
       (kind == net::SocketKind::Udp ? sockets.udp : sockets.tcp)
@@ -70,9 +73,10 @@ int runServer(const conf::Config& config) {
   const unsigned worker_count = conf::effectiveWorkers(config);
   Listeners listeners;
   listeners.per_worker.resize(worker_count);
-  openAll(config.listen.udp, net::SocketKind::Udp, "udp", listeners);
+  openAll(config.listen.udp, net::SocketKind::Udp, "udp", config.server.socket_buffers, listeners);
   if (listeners.ok) {
-    openAll(config.listen.tcp, net::SocketKind::Tcp, "tcp", listeners);
+    openAll(config.listen.tcp, net::SocketKind::Tcp, "tcp", config.server.socket_buffers,
+            listeners);
   }
   SteadyClock clock;
   auto shared = buildSharedState(config, clock);

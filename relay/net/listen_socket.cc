@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,6 +24,17 @@ OpenedSocket fail(int fd, const char* what) {
 }
 
 }  // namespace
+
+void applySocketBuffers(int fd, std::uint32_t receive, std::uint32_t send) {
+  const auto set = [fd](int option, std::uint32_t bytes, const char* name) {
+    const int value = static_cast<int>(bytes);
+    if (bytes != 0 && ::setsockopt(fd, SOL_SOCKET, option, &value, sizeof value) != 0) {
+      spdlog::warn("{}({}): {}", name, bytes, std::strerror(errno));
+    }
+  };
+  set(SO_RCVBUF, receive, "SO_RCVBUF");
+  set(SO_SNDBUF, send, "SO_SNDBUF");
+}
 
 OpenedSocket openListenSocket(SocketKind kind, const stun::TransportAddress& address) {
   const int family = address.family == stun::AddressFamily::IPv6 ? AF_INET6 : AF_INET;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "relay/stun/transport_address.h"
@@ -19,5 +20,9 @@ struct OpenedSocket {
 /// worker can own one socket per listen address and the kernel spreads
 /// clients over them. TCP sockets are also listening.
 OpenedSocket openListenSocket(SocketKind kind, const stun::TransportAddress& address);
+
+/// Sets SO_RCVBUF / SO_SNDBUF where the size is not 0. The kernel caps them
+/// at its maximum silently; a refusal is only logged.
+void applySocketBuffers(int fd, std::uint32_t receive, std::uint32_t send);
 
 }  // namespace turnpike::net

@@ -17,7 +17,7 @@ Worker::Worker(unsigned index, const conf::Config& config, const Clock& clock, S
       config_(config),
       clock_(clock),
       loop_(clock),
-      network_(loop_),
+      network_(loop_, config.server.socket_buffers),
       core_(shared.settings, clock, *shared.authenticator, network_, *shared.policy, *shared.quotas,
             shared.relays, observer),
       server_(core_),

@@ -8,13 +8,15 @@
 #include <cerrno>
 #include <cstring>
 
+#include "relay/net/listen_socket.h"
 #include "relay/net/socket_address.h"
 #include "relay/net/tcp_connection.h"
 #include "relay/turn/turn_server.h"
 
 namespace turnpike::net {
 
-WorkerNetwork::WorkerNetwork(EventLoop& loop) : loop_(loop), to_clients_(loop) {}
+WorkerNetwork::WorkerNetwork(EventLoop& loop, const conf::SocketBuffers& relay_buffers)
+    : loop_(loop), buffers_(relay_buffers), to_clients_(loop) {}
 
 WorkerNetwork::~WorkerNetwork() {
   to_clients_.flush();
@@ -46,6 +48,7 @@ std::optional<turn::RelaySocketId> WorkerNetwork::openRelaySocket(
     ::close(fd);
     return std::nullopt;  // the port is held by someone else; the caller tries another
   }
+  applySocketBuffers(fd, buffers_.relay_receive, buffers_.relay_send);
   if (dont_fragment && family == AF_INET) {
     const int pmtu = IP_PMTUDISC_DO;  // RFC 8656 §7.2 DONT-FRAGMENT: set DF on relayed datagrams
     ::setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu);

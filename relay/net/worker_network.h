@@ -4,6 +4,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "conf/config.h"
 #include "relay/net/client_send_queue.h"
 #include "relay/net/event_loop.h"
 #include "relay/net/udp_listener.h"
@@ -25,7 +26,7 @@ class WorkerNetwork final : public turn::RelayNetwork {
  public:
   using ConnectionLookup = std::function<TcpConnection*(const turn::FiveTuple&)>;
 
-  explicit WorkerNetwork(EventLoop& loop);
+  WorkerNetwork(EventLoop& loop, const conf::SocketBuffers& relay_buffers);
   ~WorkerNetwork() override;
   WorkerNetwork(const WorkerNetwork&) = delete;
   WorkerNetwork& operator=(const WorkerNetwork&) = delete;
@@ -54,6 +55,7 @@ class WorkerNetwork final : public turn::RelayNetwork {
   static void onPeerReadable(int fd, short what, void* arg);
 
   EventLoop& loop_;
+  conf::SocketBuffers buffers_;
   ClientSendQueue to_clients_;
   turn::TurnServer* server_ = nullptr;
   const std::vector<std::unique_ptr<UdpListener>>* udp_ = nullptr;

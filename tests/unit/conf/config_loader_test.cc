@@ -51,6 +51,22 @@ log:
   EXPECT_EQ(c.log.format, LogFormat::Json);
 }
 
+TEST(ConfigLoader, SocketBuffers) {
+  const auto r = loadConfig(
+      "server:\n  socket_buffers: {udp_receive: 8388608, relay_send: 65536, udp_send: 0}\n");
+  ASSERT_TRUE(r.config.has_value()) << r.errors.front().toString();
+  const SocketBuffers& b = r.config->server.socket_buffers;
+  EXPECT_EQ(b.udp_receive, 8388608U);
+  EXPECT_EQ(b.udp_send, 0U);
+  EXPECT_EQ(b.relay_receive, 0U);  // default: the kernel's
+  EXPECT_EQ(b.relay_send, 65536U);
+
+  const auto bad = loadConfig("server:\n  socket_buffers:\n    udp_receive: -1\n");
+  ASSERT_FALSE(bad.config.has_value());
+  EXPECT_EQ(bad.errors.front().path, "server.socket_buffers.udp_receive");
+  EXPECT_EQ(bad.errors.front().line, 3);
+}
+
 TEST(ConfigLoader, WorkersAuto) {
   const auto r = loadConfig("relay:\n  workers: auto\n");
   ASSERT_TRUE(r.config.has_value());
