@@ -39,7 +39,7 @@ struct ServerConfig {
 struct ListenConfig {
   std::vector<Endpoint> udp{Endpoint{"0.0.0.0", 3478, false}};
   std::vector<Endpoint> tcp{Endpoint{"0.0.0.0", 3478, false}};
-  std::vector<Endpoint> tls;
+  std::vector<Endpoint> tls{Endpoint{"0.0.0.0", 5349, false}};
 };
 
 struct RelayAddress {
@@ -85,9 +85,16 @@ struct LimitsConfig {
   std::uint32_t unauthenticated_per_second = 10;  ///< error responses per source IP
 };
 
+/// TLS on `listen.tls` (RFC 8656 §3.1 over TLS, RFC 7443 ALPN "stun.turn").
+/// No certificate: a self-signed one is generated at start-up (local use).
 struct TlsConfig {
-  std::string certificate;
-  std::string private_key;
+  std::string certificate;          ///< PEM chain file, leaf first
+  std::string private_key;          ///< PEM key file
+  std::string min_version = "1.2";  ///< "1.2" or "1.3"
+  /// OpenSSL cipher list for TLS 1.2; empty = OpenSSL's default.
+  std::string ciphers;
+  /// TLS 1.3 cipher suites; empty = OpenSSL's default.
+  std::string ciphersuites;
 };
 
 struct LogConfig {

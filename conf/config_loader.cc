@@ -15,7 +15,6 @@ void notSupportedYet(YamlReader& r, const YAML::Node& node, const std::string& p
   r.error(node, path, "not supported yet (" + std::string(arrives_with) + ")");
 }
 
-constexpr std::string_view kWithTls = "arrives with the TLS transport";
 constexpr std::string_view kWithOps = "arrives with metrics and the admin API";
 
 void readSocketBuffers(YamlReader& r, const YAML::Node& node, const std::string& path,
@@ -66,12 +65,7 @@ void readListen(YamlReader& r, const YAML::Node& node, const std::string& path, 
         {
             {"udp", [&](auto& n, auto& p) { r.endpointList(n, p, out.udp); }},
             {"tcp", [&](auto& n, auto& p) { r.endpointList(n, p, out.tcp); }},
-            {"tls",
-             [&](auto& n, auto& p) {
-               if (r.endpointList(n, p, out.tls) && !out.tls.empty()) {
-                 notSupportedYet(r, n, p, kWithTls);
-               }
-             }},
+            {"tls", [&](auto& n, auto& p) { r.endpointList(n, p, out.tls); }},
         });
 }
 
@@ -235,8 +229,19 @@ void readTls(YamlReader& r, const YAML::Node& node, const std::string& path, Tls
         {
             {"certificate", [&](auto& n, auto& p) { r.string(n, p, out.certificate); }},
             {"private_key", [&](auto& n, auto& p) { r.string(n, p, out.private_key); }},
+            {"min_version",
+             [&](auto& n, auto& p) {
+               if (r.string(n, p, out.min_version) && out.min_version != "1.2" &&
+                   out.min_version != "1.3") {
+                 r.error(n, p, "must be \"1.2\" or \"1.3\"");
+               }
+             }},
+            {"ciphers", [&](auto& n, auto& p) { r.string(n, p, out.ciphers); }},
+            {"ciphersuites", [&](auto& n, auto& p) { r.string(n, p, out.ciphersuites); }},
         });
-  notSupportedYet(r, node, path, kWithTls);
+  if (out.certificate.empty() != out.private_key.empty()) {
+    r.error(node, path, "certificate and private_key go together");
+  }
 }
 
 void readLog(YamlReader& r, const YAML::Node& node, const std::string& path, LogConfig& out) {

@@ -14,7 +14,7 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev libsrtp2-dev
   # independent STUN/TURN clients for interop tests
-  coturn stun-client python3-aioice golang-go golang-github-pion-turn.v2-dev
+  coturn stun-client python3-aioice golang-go golang-github-pion-turn.v2-dev openssl
 )
 
 missing=()

@@ -25,8 +25,10 @@ struct Listeners {
 
 // Opens one socket per worker per listen address. A port of 0 is resolved by
 // the first worker's bind and reused by the others so they share one port.
-void openAll(const std::vector<conf::Endpoint>& endpoints, net::SocketKind kind, const char* name,
+void openAll(const std::vector<conf::Endpoint>& endpoints, turn::Transport transport,
              const conf::SocketBuffers& buffers, Listeners& out) {
+  const auto kind = transport == turn::Transport::Udp ? net::SocketKind::Udp : net::SocketKind::Tcp;
+  const std::string_view name = turn::transportName(transport);
   for (std::size_t i = 0; i < endpoints.size(); ++i) {
     auto address = net::fromEndpoint(endpoints[i]);
     if (!address) {
@@ -45,22 +47,50 @@ void openAll(const std::vector<conf::Endpoint>& endpoints, net::SocketKind kind,
         net::applySocketBuffers(opened.fd, buffers.udp_receive, buffers.udp_send);
       }
       address->port = opened.local.port;
-      (kind == net::SocketKind::Udp ? sockets.udp : sockets.tcp)
-          .push_back(net::ListenSocket{opened.fd, opened.local});
+      auto& list = transport == turn::Transport::Udp   ? sockets.udp
+                   : transport == turn::Transport::Tcp ? sockets.tcp
+                                                       : sockets.tls;
+      list.push_back(net::ListenSocket{opened.fd, opened.local});
     }
     spdlog::info("listening on {} {}", name, address->toString());
   }
 }
 
+void closeAll(const Listeners& listeners) {
+  for (const auto& sockets : listeners.per_worker) {
+    for (const auto* list : {&sockets.udp, &sockets.tcp, &sockets.tls}) {
+      for (const auto& s : *list) {
+        ::close(s.fd);
+      }
+    }
+  }
+}
+
 struct StopSignal {
   event_base* base = nullptr;
+  net::TlsContext* tls = nullptr;
   int received = 0;
 };
+
+// SIGHUP re-reads the TLS certificate and key (the rest of the configuration
+// is not reloaded yet). Connections keep the certificate they started with.
+void reloadCertificate(net::TlsContext* tls) {
+  if (tls == nullptr) {
+    spdlog::warn("SIGHUP: nothing to reload (no TLS listener)");
+    return;
+  }
+  std::string error;
+  if (tls->reload(error)) {
+    spdlog::info("SIGHUP: TLS certificate reloaded, sha256 {}", tls->fingerprint());
+  } else {
+    spdlog::error("SIGHUP: TLS certificate not reloaded, the old one stays: {}", error);
+  }
+}
 
 void onSignal(evutil_socket_t signal_number, short /*what*/, void* arg) {
   auto* stop = static_cast<StopSignal*>(arg);
   if (signal_number == SIGHUP) {
-    spdlog::warn("SIGHUP: configuration reload is not supported yet; ignoring");
+    reloadCertificate(stop->tls);
     return;
   }
   stop->received = static_cast<int>(signal_number);
@@ -73,27 +103,39 @@ int runServer(const conf::Config& config) {
   const unsigned worker_count = conf::effectiveWorkers(config);
   Listeners listeners;
   listeners.per_worker.resize(worker_count);
-  openAll(config.listen.udp, net::SocketKind::Udp, "udp", config.server.socket_buffers, listeners);
-  if (listeners.ok) {
-    openAll(config.listen.tcp, net::SocketKind::Tcp, "tcp", config.server.socket_buffers,
-            listeners);
+  for (const auto transport : {turn::Transport::Udp, turn::Transport::Tcp, turn::Transport::Tls}) {
+    const auto& endpoints = transport == turn::Transport::Udp   ? config.listen.udp
+                            : transport == turn::Transport::Tcp ? config.listen.tcp
+                                                                : config.listen.tls;
+    if (listeners.ok) {
+      openAll(endpoints, transport, config.server.socket_buffers, listeners);
+    }
   }
   SteadyClock clock;
   auto shared = buildSharedState(config, clock);
   if (!shared) {
     listeners.ok = false;
   }
+  if (listeners.ok && !config.listen.tls.empty()) {
+    std::string error;
+    shared->tls = net::TlsContext::create(config.tls, error);
+    if (!shared->tls) {
+      spdlog::critical("tls: {}", error);
+      listeners.ok = false;
+    } else if (shared->tls->selfSigned()) {
+      spdlog::warn(
+          "tls: no certificate configured; generated a self-signed one for local use "
+          "(sha256 {}). Set tls.certificate and tls.private_key for clients to trust it",
+          shared->tls->fingerprint());
+    } else {
+      spdlog::info("tls: certificate {} (sha256 {})", config.tls.certificate,
+                   shared->tls->fingerprint());
+    }
+  }
   LoggingObserver observer;
   std::vector<std::unique_ptr<net::Worker>> workers;
   if (!listeners.ok) {
-    for (auto& sockets : listeners.per_worker) {
-      for (const auto& s : sockets.udp) {
-        ::close(s.fd);
-      }
-      for (const auto& s : sockets.tcp) {
-        ::close(s.fd);
-      }
-    }
+    closeAll(listeners);
     return 1;
   }
   for (unsigned i = 0; i < worker_count; ++i) {
@@ -116,6 +158,7 @@ int runServer(const conf::Config& config) {
 
   StopSignal stop;
   stop.base = event_base_new();
+  stop.tls = shared->tls.get();
   std::vector<event*> signal_events;
   for (int s : {SIGTERM, SIGINT, SIGHUP}) {
     event* e = evsignal_new(stop.base, s, &onSignal, &stop);

@@ -127,8 +127,9 @@ std::optional<net::SharedState> buildSharedState(const conf::Config& config, con
 }
 
 void LoggingObserver::onAllocationCreated(const turn::Allocation& a) {
-  spdlog::info("allocation created: user={} client={} relayed={}", a.user_id,
-               a.five_tuple.client.toString(), a.relayed.toString());
+  spdlog::info("allocation created: user={} client={} transport={} relayed={}", a.user_id,
+               a.five_tuple.client.toString(), turn::transportName(a.five_tuple.transport),
+               a.relayed.toString());
 }
 
 void LoggingObserver::onAllocationDeleted(const turn::Allocation& a, turn::DeletionReason reason) {

@@ -2,19 +2,27 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <spdlog/spdlog.h>
 
 namespace turnpike::net {
 
-TcpConnection::TcpConnection(event_base* base, int fd, turn::FiveTuple five_tuple,
+TcpConnection::TcpConnection(event_base* base, int fd, ssl_st* ssl, turn::FiveTuple five_tuple,
                              turn::TurnServer& server, const Clock& clock, ConnectionOwner& owner)
     : five_tuple_(five_tuple),
       server_(server),
       clock_(clock),
       owner_(owner),
       last_activity_(clock.now()) {
-  bev_ = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+  if (ssl != nullptr) {
+    // Frees `ssl` and closes `fd` with the bufferevent.
+    bev_ = bufferevent_openssl_socket_new(base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                          BEV_OPT_CLOSE_ON_FREE);
+    bufferevent_openssl_set_allow_dirty_shutdown(bev_, 1);
+  } else {
+    bev_ = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+  }
   bufferevent_setcb(bev_, &TcpConnection::onRead, &TcpConnection::onWrite, &TcpConnection::onEvent,
                     this);
   bufferevent_enable(bev_, EV_READ | EV_WRITE);
@@ -86,6 +94,10 @@ void TcpConnection::onWrite(bufferevent* bev, void* self) {
 
 void TcpConnection::onEvent(bufferevent* /*bev*/, short what, void* self) {
   auto* c = static_cast<TcpConnection*>(self);
+  if ((what & BEV_EVENT_ERROR) != 0 && c->five_tuple_.transport == turn::Transport::Tls) {
+    spdlog::debug("tls connection from {} failed (handshake or record error)",
+                  c->five_tuple_.client.toString());
+  }
   if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) != 0) {
     c->owner_.onConnectionClosed(c);  // deletes c
   }

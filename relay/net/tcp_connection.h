@@ -10,6 +10,7 @@
 
 struct bufferevent;
 struct event_base;
+struct ssl_st;
 
 namespace turnpike::net {
 
@@ -22,12 +23,13 @@ class ConnectionOwner {
   virtual void onConnectionClosed(TcpConnection* connection) = 0;
 };
 
-/// A client's TCP connection: frames the byte stream (STUN and ChannelData,
-/// RFC 8656 §12.5) and writes responses back on the same stream.
+/// A client's TCP or TLS connection: frames the byte stream (STUN and
+/// ChannelData, RFC 8656 §12.5) and writes responses back on the same stream.
 class TcpConnection {
  public:
-  TcpConnection(event_base* base, int fd, turn::FiveTuple five_tuple, turn::TurnServer& server,
-                const Clock& clock, ConnectionOwner& owner);
+  /// With `ssl` (owned from here on) the stream is TLS, server side.
+  TcpConnection(event_base* base, int fd, ssl_st* ssl, turn::FiveTuple five_tuple,
+                turn::TurnServer& server, const Clock& clock, ConnectionOwner& owner);
   ~TcpConnection();
   TcpConnection(const TcpConnection&) = delete;
   TcpConnection& operator=(const TcpConnection&) = delete;

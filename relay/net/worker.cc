@@ -16,6 +16,7 @@ Worker::Worker(unsigned index, const conf::Config& config, const Clock& clock, S
     : index_(index),
       config_(config),
       clock_(clock),
+      tls_(shared.tls.get()),
       loop_(clock),
       network_(loop_, config.server.socket_buffers),
       core_(shared.settings, clock, *shared.authenticator, network_, *shared.policy, *shared.quotas,
@@ -36,6 +37,9 @@ Worker::~Worker() {
     for (const auto& s : sockets_.tcp) {
       ::close(s.fd);
     }
+    for (const auto& s : sockets_.tls) {
+      ::close(s.fd);
+    }
   }
 }
 
@@ -43,12 +47,19 @@ void Worker::start() {
   for (const auto& s : sockets_.udp) {
     udp_.push_back(std::make_unique<UdpListener>(loop_, s.fd, s.local, server_, batch_));
   }
+  const auto listen = [this](const ListenSocket& s, turn::Transport transport) {
+    tcp_.push_back(
+        std::make_unique<TcpListener>(loop_, s.fd, s.local,
+                                      [this, transport](int fd, const stun::TransportAddress& peer,
+                                                        const stun::TransportAddress& local) {
+                                        accept(fd, peer, local, transport);
+                                      }));
+  };
   for (const auto& s : sockets_.tcp) {
-    tcp_.push_back(std::make_unique<TcpListener>(
-        loop_, s.fd, s.local,
-        [this](int fd, const stun::TransportAddress& peer, const stun::TransportAddress& local) {
-          accept(fd, peer, local);
-        }));
+    listen(s, turn::Transport::Tcp);
+  }
+  for (const auto& s : sockets_.tls) {
+    listen(s, turn::Transport::Tls);
   }
   network_.attach(server_, udp_, [this](const turn::FiveTuple& t) -> TcpConnection* {
     const auto it = by_five_tuple_.find(t);
@@ -62,10 +73,19 @@ void Worker::start() {
   });
 }
 
-void Worker::accept(int fd, const stun::TransportAddress& peer,
-                    const stun::TransportAddress& local) {
-  const turn::FiveTuple t{peer, local, turn::Transport::Tcp};
-  auto connection = std::make_unique<TcpConnection>(loop_.base(), fd, t, server_, clock_, *this);
+void Worker::accept(int fd, const stun::TransportAddress& peer, const stun::TransportAddress& local,
+                    turn::Transport transport) {
+  ssl_st* ssl = nullptr;
+  if (transport == turn::Transport::Tls) {
+    ssl = tls_ != nullptr ? tls_->newSession() : nullptr;
+    if (ssl == nullptr) {
+      ::close(fd);
+      return;
+    }
+  }
+  const turn::FiveTuple t{peer, local, transport};
+  auto connection =
+      std::make_unique<TcpConnection>(loop_.base(), fd, ssl, t, server_, clock_, *this);
   by_five_tuple_[t] = connection.get();
   connections_.emplace(connection.get(), std::move(connection));
 }

@@ -29,6 +29,7 @@ struct ListenSocket {
 struct WorkerSockets {
   std::vector<ListenSocket> udp;
   std::vector<ListenSocket> tcp;
+  std::vector<ListenSocket> tls;
 };
 
 /// A shared-nothing worker: its own thread, event loop, sockets, TURN state
@@ -57,11 +58,13 @@ class Worker final : public ConnectionOwner {
   void beginStop();
   void finishStopIfIdle();
   void sweep();
-  void accept(int fd, const stun::TransportAddress& peer, const stun::TransportAddress& local);
+  void accept(int fd, const stun::TransportAddress& peer, const stun::TransportAddress& local,
+              turn::Transport transport);
 
   unsigned index_;
   const conf::Config& config_;
   const Clock& clock_;
+  const TlsContext* tls_;
   EventLoop loop_;
   DatagramBatch batch_;
   WorkerNetwork network_;

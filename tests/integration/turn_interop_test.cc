@@ -11,37 +11,13 @@
 
 #include "relay/stun/message_builder.h"
 #include "relay/stun/turn_attributes.h"
+#include "tests/integration/interop_tools.h"
 #include "tests/integration/loopback_client.h"
 #include "tests/integration/turnpike_server.h"
 #include "tests/support/subprocess.h"
 
 namespace turnpike::testing {
 namespace {
-
-// What every TURN test needs: credentials, loopback peers allowed (the
-// test-only switch), and quotas that do not get in the way of many clients
-// from one IP.
-const std::string kTurnTop =
-    "realm: example.org\n"
-    "auth:\n  rest_secrets: [\"s3cret\"]\n  static_users:\n    alice: alice-pw\n"
-    "limits:\n  allocations_per_user: 1000\n  unauthenticated_per_second: 100000\n"
-    "log:\n  level: debug\n";
-const std::string kTurnRelay =
-    "  peers:\n    allow_loopback: true\n"
-    "  rfc5766_channel_numbers: true\n";  // turnutils_uclient picks channels up to 0x7FFF
-
-// A UDP port that is free right now, for tools that want a port number.
-std::uint16_t freeUdpPort() {
-  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof sin);
-  socklen_t len = sizeof sin;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len);
-  ::close(fd);
-  return ntohs(sin.sin_port);
-}
 
 CommandResult uclient(const TurnpikeServer& server, std::uint16_t peer_port,
                       bool send_indications) {
@@ -122,18 +98,7 @@ TEST_F(TurnInterop, PionClientAllocatesRelaysAndDeletes) {
 
 TEST_F(TurnInterop, AioiceClientExchangesDataWithAnEchoPeer) {
   ASSERT_TRUE(server.ready()) << server.process().output();
-  // REST credentials, as a calling app's backend would hand them out.
-  const auto expiry = std::to_string(std::time(nullptr) + 3600);
-  const std::string username = expiry + ":user-42";
-  const auto pw = runCommand(
-      {"/bin/sh", "-c",
-       "printf %s '" + username + "' | openssl dgst -binary -sha1 -hmac s3cret | base64"});
-  ASSERT_EQ(pw.exit_code, 0) << pw.output;
-  const std::string password = pw.output.substr(0, pw.output.find('\n'));
-  const auto r = runCommand(
-      {"/usr/bin/python3", std::string(TURNPIKE_SOURCE_DIR) + "/tests/interop/aioice_client.py",
-       "127.0.0.1", std::to_string(server.udpPort()), username, password, "20"},
-      std::chrono::seconds{60});
+  const auto r = aioice({"127.0.0.1", std::to_string(server.udpPort()), "20"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("ok 20"), std::string::npos) << r.output;
   EXPECT_EQ(server.stop(), 0);

@@ -24,6 +24,7 @@ class TurnpikeServer {
     config_path_ = ::testing::TempDir() + "turnpike-" + std::to_string(::getpid()) + "-" +
                    std::to_string(counter_++) + ".yaml";
     std::ofstream(config_path_) << "listen:\n  udp: [\"127.0.0.1:0\"]\n  tcp: [\"127.0.0.1:0\"]\n"
+                                << "  tls: [\"127.0.0.1:0\"]\n"
                                 << "relay:\n  workers: 2\n"
                                 << relay_yaml << "server:\n  shutdown_grace: 2s\n"
                                 << extra_yaml;
@@ -38,12 +39,18 @@ class TurnpikeServer {
     if (std::regex_search(out, m, std::regex("listening on tcp 127\\.0\\.0\\.1:(\\d+)"))) {
       tcp_port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
     }
+    if (std::regex_search(out, m, std::regex("listening on tls 127\\.0\\.0\\.1:(\\d+)"))) {
+      tls_port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
+    }
   }
   ~TurnpikeServer() { std::remove(config_path_.c_str()); }
 
-  [[nodiscard]] bool ready() const { return ready_ && udp_port_ != 0 && tcp_port_ != 0; }
+  [[nodiscard]] bool ready() const {
+    return ready_ && udp_port_ != 0 && tcp_port_ != 0 && tls_port_ != 0;
+  }
   [[nodiscard]] std::uint16_t udpPort() const { return udp_port_; }
   [[nodiscard]] std::uint16_t tcpPort() const { return tcp_port_; }
+  [[nodiscard]] std::uint16_t tlsPort() const { return tls_port_; }
   Subprocess& process() { return *process_; }
   /// Resident memory of the server process, in kB (0 if unreadable).
   [[nodiscard]] long rssKb() const {
@@ -63,6 +70,7 @@ class TurnpikeServer {
   bool ready_ = false;
   std::uint16_t udp_port_ = 0;
   std::uint16_t tcp_port_ = 0;
+  std::uint16_t tls_port_ = 0;
 };
 
 }  // namespace turnpike::testing
