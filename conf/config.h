@@ -83,6 +83,9 @@ struct LimitsConfig {
   std::uint32_t total_allocations = 100'000;
   std::uint64_t allocation_bytes_per_second = 0;  ///< 0 = unlimited
   std::uint32_t unauthenticated_per_second = 10;  ///< error responses per source IP
+  /// Open TCP/TLS connections from one IP address, and in total.
+  std::uint32_t connections_per_source = 64;
+  std::uint32_t total_connections = 10'000;
 };
 
 /// TLS on `listen.tls` (RFC 8656 §3.1 over TLS, RFC 7443 ALPN "stun.turn").
@@ -95,6 +98,8 @@ struct TlsConfig {
   std::string ciphers;
   /// TLS 1.3 cipher suites; empty = OpenSSL's default.
   std::string ciphersuites;
+  /// A TLS connection whose handshake is not done by then is closed.
+  Duration handshake_timeout{std::chrono::seconds{10}};
 };
 
 struct LogConfig {

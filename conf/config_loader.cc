@@ -140,9 +140,11 @@ void readRelay(YamlReader& r, const YAML::Node& node, const std::string& path, R
                r.sequence(n, p, [&](const YAML::Node& item, const std::string& ip) {
                  RelayAddress a;
                  readRelayAddress(r, item, ip, a);
-                 bool v6 = false;
-                 if (isIpAddress(a.bind, &v6) && v6) {
-                   r.error(item, ip + ".bind", "IPv6 relay addresses are not supported yet");
+                 bool bind_v6 = false;
+                 bool external_v6 = false;
+                 if (!a.external.empty() && isIpAddress(a.bind, &bind_v6) &&
+                     isIpAddress(a.external, &external_v6) && bind_v6 != external_v6) {
+                   r.error(item, ip + ".external", "must be of the same address family as bind");
                  }
                  out.addresses.push_back(a);
                });
@@ -221,6 +223,8 @@ void readLimits(YamlReader& r, const YAML::Node& node, const std::string& path, 
                r.integer(n, p, 0, 10'000'000'000ULL, out.allocation_bytes_per_second);
              }},
             {"unauthenticated_per_second", u32(out.unauthenticated_per_second, 0, 1'000'000)},
+            {"connections_per_source", u32(out.connections_per_source, 1, 1'000'000)},
+            {"total_connections", u32(out.total_connections, 1, 10'000'000)},
         });
 }
 
@@ -238,6 +242,13 @@ void readTls(YamlReader& r, const YAML::Node& node, const std::string& path, Tls
              }},
             {"ciphers", [&](auto& n, auto& p) { r.string(n, p, out.ciphers); }},
             {"ciphersuites", [&](auto& n, auto& p) { r.string(n, p, out.ciphersuites); }},
+            {"handshake_timeout",
+             [&](auto& n, auto& p) {
+               if (r.duration(n, p, out.handshake_timeout) &&
+                   out.handshake_timeout < std::chrono::seconds{1}) {
+                 r.error(n, p, "must be at least 1s");
+               }
+             }},
         });
   if (out.certificate.empty() != out.private_key.empty()) {
     r.error(node, path, "certificate and private_key go together");

@@ -15,6 +15,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libsrtp2-dev
   # independent STUN/TURN clients for interop tests
   coturn stun-client python3-aioice golang-go golang-github-pion-turn.v2-dev openssl
+  # the browser test: Debian's Chromium, driven from Node.js by playwright-core
+  chromium nodejs
 )
 
 missing=()
@@ -24,8 +26,19 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# playwright-core for the browser test, pinned by tests/browser/package-lock.json.
+install_node_modules() {
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
+  if [ ! -d "$dir/node_modules/playwright-core" ]; then
+    echo "install-deps: npm ci in tests/browser"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
+  install_node_modules
   exit 0
 fi
 
@@ -44,3 +57,4 @@ if [ ! -e "$policy" ]; then
 fi
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 if [ $created_policy -eq 1 ]; then $SUDO rm -f "$policy"; fi
+install_node_modules

@@ -103,12 +103,17 @@ std::optional<net::SharedState> buildSharedState(const conf::Config& config, con
   s.policy = std::make_unique<turn::PeerPolicy>(config.relay.peers.allow_loopback,
                                                 prefixes(config.relay.peers.allow),
                                                 prefixes(config.relay.peers.deny));
+  s.connections = std::make_unique<net::ConnectionLedger>(config.limits.connections_per_source,
+                                                          config.limits.total_connections);
   s.quotas = std::make_unique<turn::QuotaLedger>(config.limits.allocations_per_user,
                                                  config.limits.total_allocations);
+  const auto withPortZero = [](const std::string& ip) {
+    return ip.find(':') == std::string::npos ? ip + ":0" : "[" + ip + "]:0";
+  };
   for (const auto& address : relayAddresses(config)) {
-    auto bind = stun::TransportAddress::parse(address.bind + ":0");
+    auto bind = stun::TransportAddress::parse(withPortZero(address.bind));
     auto advertised = stun::TransportAddress::parse(
-        (address.external.empty() ? address.bind : address.external) + ":0");
+        withPortZero(address.external.empty() ? address.bind : address.external));
     if (!bind || !advertised) {
       continue;
     }

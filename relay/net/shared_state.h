@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "auth/authenticator.h"
+#include "relay/net/connection_ledger.h"
 #include "relay/net/tls_context.h"
 #include "relay/turn/peer_policy.h"
 #include "relay/turn/quota_ledger.h"
@@ -23,6 +24,7 @@ struct SharedState {
   std::vector<std::unique_ptr<turn::RelayPortPool>> port_pools;  // one per relay address
   std::vector<turn::RelayEndpoint> relays;
   std::unique_ptr<TlsContext> tls;  ///< null when nothing listens on TLS
+  std::unique_ptr<ConnectionLedger> connections;
 };
 
 }  // namespace turnpike::net

@@ -9,12 +9,16 @@
 namespace turnpike::net {
 
 TcpConnection::TcpConnection(event_base* base, int fd, ssl_st* ssl, turn::FiveTuple five_tuple,
-                             turn::TurnServer& server, const Clock& clock, ConnectionOwner& owner)
+                             turn::TurnServer& server, const Clock& clock, ConnectionOwner& owner,
+                             std::unique_ptr<ConnectionLedger::Ticket> ticket)
     : five_tuple_(five_tuple),
       server_(server),
       clock_(clock),
       owner_(owner),
-      last_activity_(clock.now()) {
+      last_activity_(clock.now()),
+      opened_at_(last_activity_),
+      established_(ssl == nullptr),
+      ticket_(std::move(ticket)) {
   if (ssl != nullptr) {
     // Frees `ssl` and closes `fd` with the bufferevent.
     bev_ = bufferevent_openssl_socket_new(base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
@@ -77,6 +81,12 @@ void TcpConnection::send(std::span<const std::uint8_t> bytes) {
   if (closing_) {
     return;
   }
+  // A client that does not read its stream loses relayed data, as it would
+  // over UDP, instead of growing our memory without bound.
+  if (evbuffer_get_length(bufferevent_get_output(bev_)) > kMaxPendingOutput) {
+    server_.countSlowReader();
+    return;
+  }
   // RFC 8656 §12.5: ChannelData on a stream is padded to a multiple of 4.
   static constexpr std::uint8_t kPadding[3] = {0, 0, 0};
   bufferevent_write(bev_, bytes.data(), bytes.size());
@@ -94,6 +104,9 @@ void TcpConnection::onWrite(bufferevent* bev, void* self) {
 
 void TcpConnection::onEvent(bufferevent* /*bev*/, short what, void* self) {
   auto* c = static_cast<TcpConnection*>(self);
+  if ((what & BEV_EVENT_CONNECTED) != 0) {
+    c->established_ = true;  // the TLS handshake is done
+  }
   if ((what & BEV_EVENT_ERROR) != 0 && c->five_tuple_.transport == turn::Transport::Tls) {
     spdlog::debug("tls connection from {} failed (handshake or record error)",
                   c->five_tuple_.client.toString());

@@ -2,8 +2,10 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 
 #include "relay/base/clock.h"
+#include "relay/net/connection_ledger.h"
 #include "relay/stun/stream_framer.h"
 #include "relay/stun/transport_address.h"
 #include "relay/turn/turn_server.h"
@@ -29,12 +31,19 @@ class TcpConnection {
  public:
   /// With `ssl` (owned from here on) the stream is TLS, server side.
   TcpConnection(event_base* base, int fd, ssl_st* ssl, turn::FiveTuple five_tuple,
-                turn::TurnServer& server, const Clock& clock, ConnectionOwner& owner);
+                turn::TurnServer& server, const Clock& clock, ConnectionOwner& owner,
+                std::unique_ptr<ConnectionLedger::Ticket> ticket);
+
+  /// Output a client may leave unread before relayed data is dropped.
+  static constexpr std::size_t kMaxPendingOutput = 1 << 20;
   ~TcpConnection();
   TcpConnection(const TcpConnection&) = delete;
   TcpConnection& operator=(const TcpConnection&) = delete;
 
   [[nodiscard]] Clock::TimePoint lastActivity() const { return last_activity_; }
+  [[nodiscard]] Clock::TimePoint openedAt() const { return opened_at_; }
+  /// TCP: always; TLS: once the handshake is done.
+  [[nodiscard]] bool established() const { return established_; }
   [[nodiscard]] const turn::FiveTuple& fiveTuple() const { return five_tuple_; }
   /// Queues bytes for the client (responses, relayed data).
   void send(std::span<const std::uint8_t> bytes);
@@ -55,7 +64,10 @@ class TcpConnection {
   ConnectionOwner& owner_;
   stun::StreamFramer framer_;
   Clock::TimePoint last_activity_;
+  Clock::TimePoint opened_at_;
+  bool established_ = false;
   bool closing_ = false;
+  std::unique_ptr<ConnectionLedger::Ticket> ticket_;
   std::array<std::uint8_t, 2048> response_{};
 };
 

@@ -17,6 +17,7 @@ Worker::Worker(unsigned index, const conf::Config& config, const Clock& clock, S
       config_(config),
       clock_(clock),
       tls_(shared.tls.get()),
+      ledger_(*shared.connections),
       loop_(clock),
       network_(loop_, config.server.socket_buffers),
       core_(shared.settings, clock, *shared.authenticator, network_, *shared.policy, *shared.quotas,
@@ -75,6 +76,14 @@ void Worker::start() {
 
 void Worker::accept(int fd, const stun::TransportAddress& peer, const stun::TransportAddress& local,
                     turn::Transport transport) {
+  auto ticket = ledger_.admit(peer);
+  if (!ticket) {
+    server_.countRefusedConnection();
+    spdlog::debug("worker {}: refusing a {} connection from {}: connection limit", index_,
+                  turn::transportName(transport), peer.toString());
+    ::close(fd);
+    return;
+  }
   ssl_st* ssl = nullptr;
   if (transport == turn::Transport::Tls) {
     ssl = tls_ != nullptr ? tls_->newSession() : nullptr;
@@ -84,8 +93,8 @@ void Worker::accept(int fd, const stun::TransportAddress& peer, const stun::Tran
     }
   }
   const turn::FiveTuple t{peer, local, transport};
-  auto connection =
-      std::make_unique<TcpConnection>(loop_.base(), fd, ssl, t, server_, clock_, *this);
+  auto connection = std::make_unique<TcpConnection>(loop_.base(), fd, ssl, t, server_, clock_,
+                                                    *this, std::move(ticket));
   by_five_tuple_[t] = connection.get();
   connections_.emplace(connection.get(), std::move(connection));
 }
@@ -149,8 +158,11 @@ void Worker::sweep() {
   std::vector<TcpConnection*> idle;
   for (const auto& [raw, owned] : connections_) {
     // A connection carrying an allocation lives as long as the allocation.
-    if (now - raw->lastActivity() >= config_.server.tcp_idle_timeout &&
-        !server_.hasAllocation(raw->fiveTuple())) {
+    const bool silent = now - raw->lastActivity() >= config_.server.tcp_idle_timeout &&
+                        !server_.hasAllocation(raw->fiveTuple());
+    const bool stuck_in_handshake =
+        !raw->established() && now - raw->openedAt() >= config_.tls.handshake_timeout;
+    if (silent || stuck_in_handshake) {
       idle.push_back(raw);
     }
   }

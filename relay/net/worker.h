@@ -65,6 +65,7 @@ class Worker final : public ConnectionOwner {
   const conf::Config& config_;
   const Clock& clock_;
   const TlsContext* tls_;
+  ConnectionLedger& ledger_;
   EventLoop loop_;
   DatagramBatch batch_;
   WorkerNetwork network_;

@@ -33,18 +33,21 @@ Outcome successFor(const RequestContext& ctx, const auth::AuthResult& auth, cons
       std::chrono::duration_cast<std::chrono::seconds>(a.expires_at - core.clock.now());
   auto b = successBuilder(ctx);
   b.addXorAddress(AttributeType::XorRelayedAddress, a.relayed);
+  if (a.additional) {
+    b.addXorAddress(AttributeType::XorRelayedAddress, a.additional->relayed);
+  }
   b.addU32(AttributeType::Lifetime,
            static_cast<std::uint32_t>(std::max<std::int64_t>(0, remaining.count())));
   if (a.reservation_token) {
     b.add(AttributeType::ReservationToken, stun::encodeReservationToken(*a.reservation_token));
   }
   b.addXorAddress(AttributeType::XorMappedAddress, ctx.source());
-  if (a.refused_ipv6) {
+  if (a.additional_error != 0) {
     // §7.2: a dual allocation whose IPv6 half failed reports it here.
-    const auto prefix = stun::encodeAddressErrorCodePrefix(stun::AddressFamily::IPv6,
-                                                           ec::kAddressFamilyNotSupported);
+    const auto prefix =
+        stun::encodeAddressErrorCodePrefix(stun::AddressFamily::IPv6, a.additional_error);
     std::array<std::uint8_t, 64> value{};
-    const auto reason = stun::defaultReason(ec::kAddressFamilyNotSupported);
+    const auto reason = stun::defaultReason(a.additional_error);
     std::copy(prefix.begin(), prefix.end(), value.begin());
     std::copy(reason.begin(), reason.end(), value.begin() + 4);
     b.add(AttributeType::AddressErrorCode, std::span(value).first(4 + reason.size()));
@@ -57,7 +60,8 @@ struct Request {
   bool even_port = false;
   bool reserve_next = false;
   std::optional<std::uint64_t> reservation_token;
-  bool refuse_ipv6 = false;
+  stun::AddressFamily family = stun::AddressFamily::IPv4;  ///< REQUESTED-ADDRESS-FAMILY
+  bool dual = false;  ///< ADDITIONAL-ADDRESS-FAMILY IPv6 (§7.2)
 };
 
 // Validates the attributes; returns 0 or the error code.
@@ -101,9 +105,7 @@ std::uint16_t parseRequest(const stun::MessageView& m, Request& r) {
     if (!f) {
       return ec::kBadRequest;
     }
-    if (f.value() == stun::AddressFamily::IPv6) {
-      return ec::kAddressFamilyNotSupported;
-    }
+    r.family = f.value();
   }
   if (additional) {
     const auto f = stun::decodeAddressFamily(additional->value);
@@ -111,7 +113,7 @@ std::uint16_t parseRequest(const stun::MessageView& m, Request& r) {
     if (!f || f.value() != stun::AddressFamily::IPv6) {
       return ec::kBadRequest;
     }
-    r.refuse_ipv6 = true;  // IPv6 relays are not built yet
+    r.dual = true;
   }
   return 0;
 }
@@ -181,11 +183,15 @@ Outcome handleAllocate(const RequestContext& ctx, const auth::AuthResult& auth, 
   if (const std::uint16_t error = parseRequest(ctx.request, r); error != 0) {
     return errorResponse(ctx, software, error, &auth);
   }
-  const auto relay = std::find_if(core.relays.begin(), core.relays.end(), [](const auto& e) {
-    return e.bind.family == stun::AddressFamily::IPv4;
-  });
-  if (relay == core.relays.end()) {
-    return errorResponse(ctx, software, ec::kInsufficientCapacity, &auth);
+  const auto relayOf = [&core](stun::AddressFamily family) {
+    const auto it = std::find_if(core.relays.begin(), core.relays.end(),
+                                 [family](const auto& e) { return e.bind.family == family; });
+    return it == core.relays.end() ? nullptr : &*it;
+  };
+  const RelayEndpoint* relay = relayOf(r.family);
+  if (relay == nullptr) {
+    // §7.2: no relay address of the family asked for (IPv4 is the default).
+    return errorResponse(ctx, software, ec::kAddressFamilyNotSupported, &auth);
   }
   switch (core.quotas.acquire(auth.credential.user_id)) {
     case QuotaLedger::Decision::Granted: break;
@@ -219,7 +225,23 @@ Outcome handleAllocate(const RequestContext& ctx, const auth::AuthResult& auth, 
   if (r.reserve_next) {
     a->reservation_token = token;
   }
-  a->refused_ipv6 = r.refuse_ipv6;
+  if (r.dual) {
+    // §7.2: the IPv6 half is best effort; the IPv4 allocation stands either way.
+    const RelayEndpoint* relay6 = relayOf(stun::AddressFamily::IPv6);
+    Request plain;
+    plain.dont_fragment = r.dont_fragment;
+    const auto opened6 =
+        relay6 != nullptr ? openRelay(plain, *relay6, core, nullptr) : std::nullopt;
+    if (opened6) {
+      RelayedAddress half{relay6->bind, relay6->advertised, opened6->second};
+      half.bind.port = opened6->first;
+      half.relayed.port = opened6->first;
+      a->additional = half;
+    } else {
+      a->additional_error =
+          relay6 == nullptr ? ec::kAddressFamilyNotSupported : ec::kInsufficientCapacity;
+    }
+  }
   a->created_at = now;
   a->expires_at = now + lifetimeFor(ctx.request, core.settings);
   if (core.settings.allocation_bandwidth != 0) {

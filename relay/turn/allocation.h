@@ -44,6 +44,13 @@ struct TrafficCounters {
   std::uint64_t packets_from_peer = 0;
 };
 
+/// A relayed transport address and the socket behind it.
+struct RelayedAddress {
+  stun::TransportAddress bind;     ///< where the relay socket is bound
+  stun::TransportAddress relayed;  ///< what XOR-RELAYED-ADDRESS advertises
+  RelaySocketId socket = 0;
+};
+
 /// One allocation: owned by the worker whose socket received its Allocate.
 struct Allocation {
   FiveTuple five_tuple;
@@ -60,7 +67,11 @@ struct Allocation {
 
   stun::TransactionId allocate_transaction{};      ///< for retransmitted Allocates
   std::optional<std::uint64_t> reservation_token;  ///< given out with this allocation
-  bool refused_ipv6 = false;  ///< ADDITIONAL-ADDRESS-FAMILY IPv6 was asked and refused
+  /// RFC 8656 §7.2 dual allocation: the IPv6 address asked for with
+  /// ADDITIONAL-ADDRESS-FAMILY, next to the IPv4 one above.
+  std::optional<RelayedAddress> additional;
+  /// Why the additional IPv6 address could not be given (ADDRESS-ERROR-CODE); 0 = not refused.
+  std::uint16_t additional_error = 0;
   stun::PasswordAlgorithmId algorithm = stun::PasswordAlgorithmId::Md5;
   Clock::TimePoint created_at;
   Clock::TimePoint expires_at;
@@ -68,6 +79,15 @@ struct Allocation {
   std::vector<ChannelBinding> channels;
   TrafficCounters traffic;
   TokenBucket bandwidth;
+
+  /// Whether a relayed address of this family exists (RFC 8656 §9.1: 443 otherwise).
+  [[nodiscard]] bool servesFamily(stun::AddressFamily family) const {
+    return relayed.family == family || (additional && additional->relayed.family == family);
+  }
+  /// The relay socket that sends to peers of `family`.
+  [[nodiscard]] RelaySocketId socketFor(stun::AddressFamily family) const {
+    return additional && additional->relayed.family == family ? additional->socket : socket;
+  }
 
   [[nodiscard]] bool hasPermission(const stun::TransportAddress& peer, Clock::TimePoint now) const;
   void installPermission(const stun::TransportAddress& peer, Clock::TimePoint now);

@@ -35,7 +35,7 @@ PeerCheck checkPeer(const stun::RawAttribute& attr, const stun::MessageView& req
     ++core.counters.denied_peer;
     return {std::nullopt, ec::kForbidden};
   }
-  if (peer->family != allocation.relayed.family) {
+  if (!allocation.servesFamily(peer->family)) {
     return {std::nullopt, ec::kPeerAddressFamilyMismatch};
   }
   return {peer.value(), 0};

@@ -15,6 +15,9 @@ Allocation* AllocationTable::findBySocket(RelaySocketId socket) {
 Allocation& AllocationTable::insert(std::unique_ptr<Allocation> allocation) {
   Allocation& a = *allocation;
   by_socket_[a.socket] = &a;
+  if (a.additional) {
+    by_socket_[a.additional->socket] = &a;
+  }
   by_expiry_.emplace(a.expires_at, &a);
   by_five_tuple_[a.five_tuple] = std::move(allocation);
   return a;
@@ -29,6 +32,9 @@ void AllocationTable::setExpiry(Allocation& allocation, Clock::TimePoint expires
 std::unique_ptr<Allocation> AllocationTable::remove(Allocation& allocation) {
   by_expiry_.erase({allocation.expires_at, &allocation});
   by_socket_.erase(allocation.socket);
+  if (allocation.additional) {
+    by_socket_.erase(allocation.additional->socket);
+  }
   const auto it = by_five_tuple_.find(allocation.five_tuple);
   auto owned = std::move(it->second);
   by_five_tuple_.erase(it);

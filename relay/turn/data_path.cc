@@ -53,7 +53,7 @@ Outcome handleSendIndication(const stun::MessageView& indication, const FiveTupl
   if (!withinBandwidth(*a, data->value.size(), core, now)) {
     return Outcome::drop();
   }
-  core.network.sendToPeer(a->socket, peer.value(), data->value);
+  core.network.sendToPeer(a->socketFor(peer->family), peer.value(), data->value);
   countToPeer(*a, data->value.size(), core);
   return Outcome::ignore();
 }
@@ -79,7 +79,7 @@ Outcome handleClientChannelData(std::span<const std::uint8_t> bytes, const FiveT
   if (!withinBandwidth(*a, cd->data.size(), core, now)) {
     return Outcome::drop();
   }
-  core.network.sendToPeer(a->socket, binding->peer, cd->data);
+  core.network.sendToPeer(a->socketFor(binding->peer.family), binding->peer, cd->data);
   countToPeer(*a, cd->data.size(), core);
   return Outcome::ignore();
 }

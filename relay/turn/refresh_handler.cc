@@ -13,10 +13,10 @@ Outcome handleRefresh(const RequestContext& ctx, const auth::AuthResult& auth, T
   if (a == nullptr) {
     return error;
   }
-  // §8.2: a REQUESTED-ADDRESS-FAMILY other than the allocation's gets 443.
+  // §8.2: a REQUESTED-ADDRESS-FAMILY the allocation has no address of gets 443.
   if (const auto family = ctx.request.find(stun::AttributeType::RequestedAddressFamily)) {
     const auto f = stun::decodeAddressFamily(family->value);
-    if (!f || f.value() != a->relayed.family) {
+    if (!f || !a->servesFamily(f.value())) {
       return errorResponse(ctx, core.settings.software,
                            stun::error_codes::kPeerAddressFamilyMismatch, &auth);
     }

@@ -13,13 +13,15 @@ struct ServerCounters {
   std::uint64_t success_responses = 0;
   std::uint64_t error_responses = 0;
   // Drops, by reason.
-  std::uint64_t malformed = 0;        ///< not STUN/ChannelData, or failed to parse
-  std::uint64_t unexpected = 0;       ///< responses, indications we cannot use
-  std::uint64_t no_allocation = 0;    ///< relayed data with no allocation behind it
-  std::uint64_t no_permission = 0;    ///< peer data or Send without a permission
-  std::uint64_t denied_peer = 0;      ///< peer refused by policy
-  std::uint64_t rate_limited = 0;     ///< unauthenticated responses not sent
-  std::uint64_t bandwidth_limit = 0;  ///< over the allocation's bandwidth cap
+  std::uint64_t malformed = 0;            ///< not STUN/ChannelData, or failed to parse
+  std::uint64_t unexpected = 0;           ///< responses, indications we cannot use
+  std::uint64_t no_allocation = 0;        ///< relayed data with no allocation behind it
+  std::uint64_t no_permission = 0;        ///< peer data or Send without a permission
+  std::uint64_t denied_peer = 0;          ///< peer refused by policy
+  std::uint64_t rate_limited = 0;         ///< unauthenticated responses not sent
+  std::uint64_t bandwidth_limit = 0;      ///< over the allocation's bandwidth cap
+  std::uint64_t slow_reader = 0;          ///< a stream client's output queue was full
+  std::uint64_t connections_refused = 0;  ///< over the per-source or total cap
   // Authentication failures, by reason.
   std::uint64_t auth_bad_integrity = 0;
   std::uint64_t auth_stale_nonce = 0;

@@ -4,9 +4,22 @@
 
 namespace turnpike::turn {
 
+void TurnCore::releasePort(const stun::TransportAddress& bound) {
+  for (auto& relay : relays) {
+    if (relay.bind.family == bound.family && relay.bind.ip == bound.ip) {
+      relay.ports->release(bound.port);
+      return;
+    }
+  }
+}
+
 void TurnCore::deleteAllocation(Allocation& allocation, DeletionReason reason) {
   auto owned = allocations.remove(allocation);
   network.closeRelaySocket(owned->socket);
+  if (owned->additional) {
+    network.closeRelaySocket(owned->additional->socket);
+    releasePort(owned->additional->bind);
+  }
   for (auto& relay : relays) {
     if (relay.bind.family == owned->relay_bind.family && relay.bind.ip == owned->relay_bind.ip) {
       relay.ports->release(owned->relay_bind.port);
@@ -35,6 +48,8 @@ ServerCounters& ServerCounters::operator+=(const ServerCounters& o) {
   denied_peer += o.denied_peer;
   rate_limited += o.rate_limited;
   bandwidth_limit += o.bandwidth_limit;
+  slow_reader += o.slow_reader;
+  connections_refused += o.connections_refused;
   auth_bad_integrity += o.auth_bad_integrity;
   auth_stale_nonce += o.auth_stale_nonce;
   auth_expired_username += o.auth_expired_username;

@@ -35,6 +35,8 @@ struct TurnCore {
 
   /// Deletes an allocation: closes its socket, returns its port and quota.
   void deleteAllocation(Allocation& allocation, DeletionReason reason);
+  /// Returns a relay port to the pool of the relay address it was bound on.
+  void releasePort(const stun::TransportAddress& bound);
 
   TurnSettings settings;
   const Clock& clock;

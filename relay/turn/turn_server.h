@@ -38,6 +38,8 @@ class TurnServer {
   /// Input that never reached the parser: a stream that cannot be framed, a
   /// datagram larger than any valid message.
   void countMalformed() { ++core_.counters.malformed; }
+  void countSlowReader() { ++core_.counters.slow_reader; }
+  void countRefusedConnection() { ++core_.counters.connections_refused; }
 
   [[nodiscard]] const ServerCounters& counters() const { return core_.counters; }
   [[nodiscard]] std::size_t allocationCount() const { return core_.allocations.size(); }

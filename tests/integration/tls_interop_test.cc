@@ -10,7 +10,9 @@
 #include <fstream>
 #include <string>
 
+#include "relay/stun/message_builder.h"
 #include "tests/integration/interop_tools.h"
+#include "tests/integration/loopback_client.h"
 #include "tests/integration/turnpike_server.h"
 #include "tests/support/subprocess.h"
 
@@ -107,6 +109,19 @@ TEST_F(TlsInterop, AioiceOverTcpAndTls) {
   EXPECT_NE(tls.output.find("ok 20"), std::string::npos) << tls.output;
 }
 
+TEST_F(TlsInterop, PionOverTcpAndTls) {
+  ASSERT_TRUE(server.ready()) << server.process().output();
+  for (const std::string transport : {"tcp", "tls"}) {
+    const auto port = transport == "tcp" ? server.tcpPort() : server.tlsPort();
+    const auto r = runCommand({PION_CLIENT, "-server", "127.0.0.1:" + std::to_string(port), "-user",
+                               "alice", "-password", "alice-pw", "-realm", "example.org", "-count",
+                               "20", "-transport", transport, "-ca", cert.certificate},
+                              std::chrono::seconds{60});
+    EXPECT_EQ(r.exit_code, 0) << transport << ": " << r.output;
+    EXPECT_NE(r.output.find("ok 20"), std::string::npos) << transport << ": " << r.output;
+  }
+}
+
 TEST_F(TlsInterop, CertificateReloadKeepsTheOpenAllocation) {
   ASSERT_TRUE(server.ready()) << server.process().output();
   const TestCertificate next = makeCertificate(::testing::TempDir(), "turnpike-test-b");
@@ -149,6 +164,51 @@ TEST(TlsSelfSigned, GeneratedWhenNoCertificateIsConfigured) {
                  std::chrono::seconds{10})
           .output;
   EXPECT_NE(out.find("turnpike self-signed"), std::string::npos) << out;
+}
+
+// Slowloris: a connection that never finishes its TLS handshake is closed
+// after tls.handshake_timeout even though the idle timeout is far away.
+TEST(ConnectionHygiene, StalledTlsHandshakeIsClosed) {
+  TurnpikeServer server("  tcp_idle_timeout: 10m\ntls:\n  handshake_timeout: 1s\n");
+  ASSERT_TRUE(server.ready()) << server.process().output();
+  LoopbackSocket stalled(SOCK_STREAM, server.tlsPort());
+  ASSERT_TRUE(stalled.connected());
+  const std::array<std::uint8_t, 3> partial_record{0x16, 0x03, 0x01};  // a ClientHello begins
+  ASSERT_TRUE(stalled.send(partial_record));
+  const auto eof = stalled.receive(15'000);  // bounded wait; closed after about 1-2 s
+  ASSERT_TRUE(eof.has_value());
+  EXPECT_TRUE(eof->empty());
+}
+
+// Connections over the per-source cap are closed at once; those within it
+// still answer, and a closed one frees its slot.
+TEST(ConnectionHygiene, PerSourceConnectionCap) {
+  TurnpikeServer server("limits:\n  connections_per_source: 2\n");
+  ASSERT_TRUE(server.ready()) << server.process().output();
+  const auto binding = [] {
+    std::array<std::uint8_t, 20> buf{};
+    stun::MessageBuilder b(buf, {stun::Method::Binding, stun::MessageClass::Request},
+                           stun::TransactionId{1, 2, 3});
+    return std::vector<std::uint8_t>(b.bytes().begin(), b.bytes().end());
+  }();
+  auto first = std::make_unique<LoopbackSocket>(SOCK_STREAM, server.tcpPort());
+  LoopbackSocket second(SOCK_STREAM, server.tlsPort());  // TLS counts too
+  ASSERT_TRUE(first->connected() && second.connected());
+  ASSERT_TRUE(first->send(binding));
+  ASSERT_TRUE(first->receiveExactly(32).has_value());  // answered: XOR-MAPPED-ADDRESS
+  LoopbackSocket third(SOCK_STREAM, server.tcpPort());
+  ASSERT_TRUE(third.connected());  // the kernel accepts; the server closes it
+  const auto eof = third.receive(10'000);
+  ASSERT_TRUE(eof.has_value());
+  EXPECT_TRUE(eof->empty());
+  first.reset();
+  // The slot comes back once the server has seen the close.
+  bool answered = false;
+  for (int attempt = 0; attempt < 50 && !answered; ++attempt) {
+    LoopbackSocket again(SOCK_STREAM, server.tcpPort());
+    answered = again.send(binding) && again.receiveExactly(32, 200).has_value();
+  }
+  EXPECT_TRUE(answered);
 }
 
 }  // namespace

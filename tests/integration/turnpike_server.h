@@ -18,14 +18,17 @@ namespace turnpike::testing {
 /// The real turnpike binary on loopback port 0, its ports read from its log.
 class TurnpikeServer {
  public:
+  static inline const std::string kLoopbackListen =
+      "listen:\n  udp: [\"127.0.0.1:0\"]\n  tcp: [\"127.0.0.1:0\"]\n  tls: [\"127.0.0.1:0\"]\n";
+
   /// `extra_yaml` follows the server: section (indent to add server keys, or
-  /// start a new top-level key); `relay_yaml` goes inside relay:.
-  explicit TurnpikeServer(const std::string& extra_yaml = "", const std::string& relay_yaml = "") {
+  /// start a new top-level key); `relay_yaml` goes inside relay:; `listen_yaml`
+  /// replaces the listen: section (one loopback port 0 per transport).
+  explicit TurnpikeServer(const std::string& extra_yaml = "", const std::string& relay_yaml = "",
+                          const std::string& listen_yaml = kLoopbackListen) {
     config_path_ = ::testing::TempDir() + "turnpike-" + std::to_string(::getpid()) + "-" +
                    std::to_string(counter_++) + ".yaml";
-    std::ofstream(config_path_) << "listen:\n  udp: [\"127.0.0.1:0\"]\n  tcp: [\"127.0.0.1:0\"]\n"
-                                << "  tls: [\"127.0.0.1:0\"]\n"
-                                << "relay:\n  workers: 2\n"
+    std::ofstream(config_path_) << listen_yaml << "relay:\n  workers: 2\n"
                                 << relay_yaml << "server:\n  shutdown_grace: 2s\n"
                                 << extra_yaml;
     process_ = std::make_unique<Subprocess>(

@@ -2,11 +2,15 @@
 // (Debian's golang-github-pion-turn.v2-dev sources, offline). It binds, allocates,
 // relays messages to a UDP echo peer it runs itself (the first by Send
 // indication, the rest over the channel pion binds meanwhile), and deletes the
-// allocation. Exit 0 and "ok N" when every echo came back intact.
+// allocation. Over UDP, TCP or TLS (-transport); with TLS the server's
+// certificate is checked against -ca (trusted explicitly, never skipped).
+// Exit 0 and "ok N" when every echo came back intact.
 package main
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"flag"
 	"fmt"
 	"net"
@@ -28,6 +32,8 @@ func main() {
 	password := flag.String("password", "", "password")
 	realm := flag.String("realm", "", "realm")
 	count := flag.Int("count", 20, "messages to relay")
+	transport := flag.String("transport", "udp", "udp, tcp or tls")
+	ca := flag.String("ca", "", "PEM certificate to trust for tls")
 	flag.Parse()
 
 	peer, err := net.ListenPacket("udp4", "127.0.0.1:0")
@@ -48,7 +54,33 @@ func main() {
 		}
 	}()
 
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	var conn net.PacketConn
+	switch *transport {
+	case "udp":
+		conn, err = net.ListenPacket("udp4", "127.0.0.1:0")
+	case "tcp":
+		var stream net.Conn
+		stream, err = net.Dial("tcp", *server)
+		if err == nil {
+			conn = turn.NewSTUNConn(stream)
+		}
+	case "tls":
+		pem, readErr := os.ReadFile(*ca)
+		if readErr != nil {
+			fail("ca: %v", readErr)
+		}
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			fail("ca: no certificate in %s", *ca)
+		}
+		var stream *tls.Conn
+		stream, err = tls.Dial("tcp", *server, &tls.Config{RootCAs: roots, NextProtos: []string{"stun.turn"}})
+		if err == nil {
+			conn = turn.NewSTUNConn(stream)
+		}
+	default:
+		fail("unknown transport %s", *transport)
+	}
 	if err != nil {
 		fail("socket: %v", err)
 	}

@@ -71,7 +71,7 @@ TEST_F(Allocate, RequestedTransportIsRequiredAndMustBeUdp) {
   EXPECT_EQ(network.open.size(), 0U);
 }
 
-TEST_F(Allocate, Ipv6RelaysAreRefusedWith440) {
+TEST_F(Allocate, Ipv6RelayWithoutAnIpv6RelayAddressIs440) {
   EXPECT_EQ(errorCode(aliceSends(Method::Allocate, udpAllocate([](auto& b) {
                                    b.add(AttributeType::RequestedAddressFamily,
                                          stun::encodeAddressFamily(stun::AddressFamily::IPv6));
@@ -88,6 +88,75 @@ TEST_F(Allocate, DualAllocationReportsTheIpv6HalfInAddressErrorCode) {
   const auto aec = stun::decodeAddressErrorCode(r->find(AttributeType::AddressErrorCode)->value);
   EXPECT_EQ(aec->family, stun::AddressFamily::IPv6);
   EXPECT_EQ(aec->code, 440);
+}
+
+// RFC 8656 §7.2 / RFC 6156: REQUESTED-ADDRESS-FAMILY IPv6 gets an IPv6
+// relay (the client is on IPv4 here: families need not match).
+TEST_F(Allocate, RequestedIpv6FamilyGetsAnIpv6Relay) {
+  with_ipv6_relay = true;
+  rebuild();
+  const auto r = aliceSends(Method::Allocate, udpAllocate([](auto& b) {
+                              b.add(AttributeType::RequestedAddressFamily,
+                                    stun::encodeAddressFamily(stun::AddressFamily::IPv6));
+                            }));
+  ASSERT_EQ(r->messageClass(), stun::MessageClass::SuccessResponse) << errorCode(r);
+  const auto relayed =
+      stun::decodeXorAddress(r->find(AttributeType::XorRelayedAddress)->value, last_tid).value();
+  EXPECT_EQ(relayed.family, stun::AddressFamily::IPv6);
+  EXPECT_EQ(pool6->inUse(), 1U);
+  EXPECT_EQ(pool->inUse(), 0U);
+  // §9.1: a peer of the other family is 443; one of this family is fine.
+  const auto permit = [&](const char* peer) {
+    return errorCode(aliceSends(Method::CreatePermission, [peer](auto& b) {
+      b.addXorAddress(AttributeType::XorPeerAddress, *stun::TransportAddress::parse(peer));
+    }));
+  };
+  EXPECT_EQ(permit("8.8.8.8:53"), 443);
+  EXPECT_EQ(permit("[2a00:1450:4001::5]:5000"), 0);
+}
+
+TEST_F(Allocate, DualAllocationGetsBothFamiliesAndSendsEachFromItsSocket) {
+  with_ipv6_relay = true;
+  rebuild();
+  const auto r = aliceSends(Method::Allocate, udpAllocate([](auto& b) {
+                              b.add(AttributeType::AdditionalAddressFamily,
+                                    stun::encodeAddressFamily(stun::AddressFamily::IPv6));
+                            }));
+  ASSERT_EQ(r->messageClass(), stun::MessageClass::SuccessResponse) << errorCode(r);
+  EXPECT_FALSE(r->find(AttributeType::AddressErrorCode).has_value());
+  std::vector<stun::TransportAddress> relayed;
+  r->forEachAttribute([&](const stun::RawAttribute& attr) {
+    if (attr.type == static_cast<std::uint16_t>(AttributeType::XorRelayedAddress)) {
+      relayed.push_back(stun::decodeXorAddress(attr.value, last_tid).value());
+    }
+    return true;
+  });
+  ASSERT_EQ(relayed.size(), 2U);
+  EXPECT_EQ(relayed[0].family, stun::AddressFamily::IPv4);
+  EXPECT_EQ(relayed[1].family, stun::AddressFamily::IPv6);
+  ASSERT_EQ(network.open.size(), 2U);
+  for (const char* peer : {"8.8.8.8:53", "[2a00:1450:4001::5]:5000"}) {
+    ASSERT_EQ(errorCode(aliceSends(Method::CreatePermission,
+                                   [peer](auto& b) {
+                                     b.addXorAddress(AttributeType::XorPeerAddress,
+                                                     *stun::TransportAddress::parse(peer));
+                                   })),
+              0)
+        << peer;
+  }
+  // Refresh naming either family is accepted (§8.2), and 0 deletes both halves.
+  EXPECT_EQ(errorCode(aliceSends(Method::Refresh,
+                                 [](auto& b) {
+                                   b.add(AttributeType::RequestedAddressFamily,
+                                         stun::encodeAddressFamily(stun::AddressFamily::IPv6));
+                                 })),
+            0);
+  EXPECT_EQ(
+      errorCode(aliceSends(Method::Refresh, [](auto& b) { b.addU32(AttributeType::Lifetime, 0); })),
+      0);
+  EXPECT_TRUE(network.open.empty());
+  EXPECT_EQ(pool->inUse(), 0U);
+  EXPECT_EQ(pool6->inUse(), 0U);
 }
 
 TEST_F(Allocate, EvenPortWithReservationAndTheTokenThatClaimsIt) {

@@ -32,6 +32,9 @@ class TurnFixture : public ::testing::Test {
 
   TurnFixture() { rebuild(); }
 
+  /// Set before rebuild(): the server also has an IPv6 relay address.
+  bool with_ipv6_relay = false;
+
   void rebuild(turn::TurnSettings settings = {}, std::uint32_t per_user = 10,
                std::uint32_t total = 1000, std::uint16_t min_port = 50000,
                std::uint16_t max_port = 50099) {
@@ -48,12 +51,17 @@ class TurnFixture : public ::testing::Test {
                                                 std::vector<turn::IpPrefix>{});
     quotas = std::make_unique<turn::QuotaLedger>(per_user, total);
     pool = std::make_unique<turn::RelayPortPool>(min_port, max_port, clock);
+    pool6 = std::make_unique<turn::RelayPortPool>(min_port, max_port, clock);
     relay_ip = *stun::TransportAddress::parse("10.1.1.1:0");
     advertised_ip = *stun::TransportAddress::parse("198.51.100.1:0");
+    std::vector<turn::RelayEndpoint> relays{{relay_ip, advertised_ip, pool.get()}};
+    if (with_ipv6_relay) {
+      const auto v6 = *stun::TransportAddress::parse("[2a00:1450::1]:0");
+      relays.push_back({v6, v6, pool6.get()});
+    }
     server.reset();
-    core = std::make_unique<turn::TurnCore>(
-        settings, clock, *authenticator, network, *policy, *quotas,
-        std::vector<turn::RelayEndpoint>{{relay_ip, advertised_ip, pool.get()}}, observer);
+    core = std::make_unique<turn::TurnCore>(settings, clock, *authenticator, network, *policy,
+                                            *quotas, std::move(relays), observer);
     server = std::make_unique<turn::TurnServer>(*core);
   }
 
@@ -159,6 +167,7 @@ class TurnFixture : public ::testing::Test {
   std::unique_ptr<turn::PeerPolicy> policy;
   std::unique_ptr<turn::QuotaLedger> quotas;
   std::unique_ptr<turn::RelayPortPool> pool;
+  std::unique_ptr<turn::RelayPortPool> pool6;
   std::unique_ptr<turn::TurnCore> core;
   std::unique_ptr<turn::TurnServer> server;
   stun::TransportAddress relay_ip;

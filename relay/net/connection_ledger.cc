@@ -1,0 +1,59 @@
+#include "relay/net/connection_ledger.h"
+
+#include <algorithm>
+
+namespace turnpike::net {
+
+ConnectionLedger::Ticket::Ticket(ConnectionLedger& ledger, const stun::TransportAddress& source)
+    : ledger_(ledger), source_(source) {}
+
+ConnectionLedger::Ticket::~Ticket() { ledger_.release(source_); }
+
+std::size_t ConnectionLedger::IpHash::operator()(const stun::TransportAddress& a) const {
+  std::size_t h = 0xCBF29CE484222325ULL;
+  for (std::size_t i = 0; i < a.ipSize(); ++i) {
+    h = (h ^ a.ip[i]) * 0x100000001B3ULL;
+  }
+  return h;
+}
+
+bool ConnectionLedger::IpEqual::operator()(const stun::TransportAddress& a,
+                                           const stun::TransportAddress& b) const {
+  return a.family == b.family && std::equal(a.ip.begin(), a.ip.begin() + a.ipSize(), b.ip.begin());
+}
+
+std::unique_ptr<ConnectionLedger::Ticket> ConnectionLedger::admit(
+    const stun::TransportAddress& source) {
+  {
+    std::lock_guard lock(mutex_);
+    if (total_ >= total_limit_) {
+      return nullptr;
+    }
+    std::uint32_t& mine = by_ip_[source];
+    if (mine >= per_source_) {
+      if (mine == 0) {
+        by_ip_.erase(source);
+      }
+      return nullptr;
+    }
+    ++mine;
+    ++total_;
+  }
+  return std::make_unique<Ticket>(*this, source);
+}
+
+void ConnectionLedger::release(const stun::TransportAddress& source) {
+  std::lock_guard lock(mutex_);
+  const auto it = by_ip_.find(source);
+  if (it != by_ip_.end() && --it->second == 0) {
+    by_ip_.erase(it);
+  }
+  --total_;
+}
+
+std::uint32_t ConnectionLedger::open() const {
+  std::lock_guard lock(mutex_);
+  return total_;
+}
+
+}  // namespace turnpike::net

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "relay/stun/transport_address.h"
+
+namespace turnpike::net {
+
+/// Open stream connections, per source IP and in total, across all workers,
+/// so one address cannot take every connection slot (slowloris). Touched once
+/// per accept and once per close, never per packet.
+class ConnectionLedger {
+ public:
+  /// Held by a connection for as long as it lives; gives the slot back.
+  class Ticket {
+   public:
+    Ticket(ConnectionLedger& ledger, const stun::TransportAddress& source);
+    ~Ticket();
+    Ticket(const Ticket&) = delete;
+    Ticket& operator=(const Ticket&) = delete;
+
+   private:
+    ConnectionLedger& ledger_;
+    stun::TransportAddress source_;
+  };
+
+  ConnectionLedger(std::uint32_t per_source, std::uint32_t total)
+      : per_source_(per_source), total_limit_(total) {}
+
+  /// A ticket when `source` may open one more connection, else nullptr.
+  std::unique_ptr<Ticket> admit(const stun::TransportAddress& source);
+  [[nodiscard]] std::uint32_t open() const;
+
+ private:
+  struct IpHash {
+    std::size_t operator()(const stun::TransportAddress& a) const;
+  };
+  struct IpEqual {
+    bool operator()(const stun::TransportAddress& a, const stun::TransportAddress& b) const;
+  };
+  void release(const stun::TransportAddress& source);
+
+  const std::uint32_t per_source_;
+  const std::uint32_t total_limit_;
+  mutable std::mutex mutex_;
+  std::uint32_t total_ = 0;                                                           // guarded
+  std::unordered_map<stun::TransportAddress, std::uint32_t, IpHash, IpEqual> by_ip_;  // guarded
+};
+
+}  // namespace turnpike::net
