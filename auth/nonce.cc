@@ -19,12 +19,13 @@ std::string featureText() {
 
 std::array<std::uint8_t, 16> NonceCodec::tag(std::uint64_t issued,
                                              const stun::TransportAddress& client) const {
-  std::array<std::uint8_t, 8 + 1 + 16 + 2> input{};
+  // Bound to the client's IP, not its port: an RFC 6062 ConnectionBind comes
+  // on a new connection (another port) with the nonce of the control one.
+  std::array<std::uint8_t, 8 + 1 + 16> input{};
   stun::writeU32(&input[0], static_cast<std::uint32_t>(issued >> 32));
   stun::writeU32(&input[4], static_cast<std::uint32_t>(issued));
   input[8] = static_cast<std::uint8_t>(client.family);
   std::copy(client.ip.begin(), client.ip.end(), input.begin() + 9);
-  stun::writeU16(&input[25], client.port);
   const auto mac = stun::crypto::hmacSha256(key_, {input});
   std::array<std::uint8_t, 16> out{};
   std::copy_n(mac.begin(), out.size(), out.begin());

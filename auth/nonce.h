@@ -11,12 +11,12 @@
 namespace turnpike::auth {
 
 /// Stateless nonces: nothing is stored per client. A nonce carries its issue
-/// time and an HMAC binding it to the client's transport address, so the
+/// time and an HMAC binding it to the client's IP address, so the
 /// server can check it later with only its key.
 ///
 /// Layout: "obMatJos2" (RFC 8489 §9.2 nonce cookie), 4 base64 characters of
 /// STUN Security Feature bits, then base64(issue time (8 bytes, Unix seconds)
-/// || first 16 bytes of HMAC-SHA256(key, issue time || client address)).
+/// || first 16 bytes of HMAC-SHA256(key, issue time || client IP)).
 class NonceCodec {
  public:
   /// RFC 8489 §9.2: "Password algorithms" (bit 0) and "Username anonymity"

@@ -103,6 +103,7 @@ std::optional<net::SharedState> buildSharedState(const conf::Config& config, con
   s.policy = std::make_unique<turn::PeerPolicy>(config.relay.peers.allow_loopback,
                                                 prefixes(config.relay.peers.allow),
                                                 prefixes(config.relay.peers.deny));
+  s.peer_connections = std::make_unique<turn::PeerConnections>();
   s.connections = std::make_unique<net::ConnectionLedger>(config.limits.connections_per_source,
                                                           config.limits.total_connections);
   s.quotas = std::make_unique<turn::QuotaLedger>(config.limits.allocations_per_user,

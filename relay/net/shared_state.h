@@ -6,6 +6,7 @@
 #include "auth/authenticator.h"
 #include "relay/net/connection_ledger.h"
 #include "relay/net/tls_context.h"
+#include "relay/turn/peer_connections.h"
 #include "relay/turn/peer_policy.h"
 #include "relay/turn/quota_ledger.h"
 #include "relay/turn/relay_port_pool.h"
@@ -25,6 +26,7 @@ struct SharedState {
   std::vector<turn::RelayEndpoint> relays;
   std::unique_ptr<TlsContext> tls;  ///< null when nothing listens on TLS
   std::unique_ptr<ConnectionLedger> connections;
+  std::unique_ptr<turn::PeerConnections> peer_connections;  ///< RFC 6062
 };
 
 }  // namespace turnpike::net

@@ -5,6 +5,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 namespace turnpike::net {
 
@@ -18,7 +19,8 @@ TcpConnection::TcpConnection(event_base* base, int fd, ssl_st* ssl, turn::FiveTu
       last_activity_(clock.now()),
       opened_at_(last_activity_),
       established_(ssl == nullptr),
-      ticket_(std::move(ticket)) {
+      ticket_(std::move(ticket)),
+      base_(base) {
   if (ssl != nullptr) {
     // Frees `ssl` and closes `fd` with the bufferevent.
     bev_ = bufferevent_openssl_socket_new(base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
@@ -32,7 +34,18 @@ TcpConnection::TcpConnection(event_base* base, int fd, ssl_st* ssl, turn::FiveTu
   bufferevent_enable(bev_, EV_READ | EV_WRITE);
 }
 
-TcpConnection::~TcpConnection() { bufferevent_free(bev_); }
+TcpConnection::~TcpConnection() {
+  pipe_.reset();
+  bufferevent_free(bev_);
+  if (pending_peer_fd_ >= 0) {
+    ::close(pending_peer_fd_);
+  }
+}
+
+void TcpConnection::becomePipe(std::uint32_t connection_id, int peer_fd) {
+  pipe_id_ = connection_id;
+  pending_peer_fd_ = peer_fd;
+}
 
 void TcpConnection::closeWhenFlushed() {
   closing_ = true;
@@ -51,6 +64,10 @@ void TcpConnection::onRead(bufferevent* /*bev*/, void* self) {
 }
 
 bool TcpConnection::processInput() {
+  if (pipe_) {
+    pipe_->fromClient();
+    return true;
+  }
   evbuffer* input = bufferevent_get_input(bev_);
   std::array<std::uint8_t, 16384> chunk{};
   while (!closing_ && evbuffer_get_length(input) > 0) {
@@ -71,6 +88,17 @@ bool TcpConnection::processInput() {
       const auto outcome = server_.handleFrame(**frame, five_tuple_, response_);
       if (outcome.kind == turn::Outcome::Kind::Reply) {
         bufferevent_write(bev_, response_.data(), outcome.size);
+      }
+      if (pending_peer_fd_ >= 0) {
+        // The ConnectionBind succeeded: from here on the stream is the
+        // peer's. Bytes the client sent too early go to the peer as well.
+        pipe_ = std::make_unique<PeerPipe>(base_, pending_peer_fd_, bev_, server_,
+                                           [this] { owner_.onConnectionClosed(this); });
+        pending_peer_fd_ = -1;
+        const auto early = framer_.remaining();
+        evbuffer_prepend(input, early.data(), early.size());
+        pipe_->fromClient();
+        return true;
       }
     }
   }
@@ -97,6 +125,9 @@ void TcpConnection::send(std::span<const std::uint8_t> bytes) {
 
 void TcpConnection::onWrite(bufferevent* bev, void* self) {
   auto* c = static_cast<TcpConnection*>(self);
+  if (c->pipe_) {
+    c->pipe_->clientDrained();
+  }
   if (c->closing_ && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
     c->owner_.onConnectionClosed(c);  // deletes c
   }

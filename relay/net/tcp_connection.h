@@ -6,6 +6,7 @@
 
 #include "relay/base/clock.h"
 #include "relay/net/connection_ledger.h"
+#include "relay/net/peer_pipe.h"
 #include "relay/stun/stream_framer.h"
 #include "relay/stun/transport_address.h"
 #include "relay/turn/turn_server.h"
@@ -49,6 +50,11 @@ class TcpConnection {
   void send(std::span<const std::uint8_t> bytes);
   /// Stops reading and closes once pending output is written.
   void closeWhenFlushed();
+  /// RFC 6062 §5.4: after the reply being written now (ConnectionBind
+  /// success), carry raw bytes to and from `peer_fd`.
+  void becomePipe(std::uint32_t connection_id, int peer_fd);
+  /// The CONNECTION-ID this connection is a data connection for; 0 if none.
+  [[nodiscard]] std::uint32_t pipeId() const { return pipe_id_; }
 
  private:
   static void onRead(bufferevent* bev, void* self);
@@ -68,6 +74,10 @@ class TcpConnection {
   bool established_ = false;
   bool closing_ = false;
   std::unique_ptr<ConnectionLedger::Ticket> ticket_;
+  event_base* base_;
+  std::uint32_t pipe_id_ = 0;
+  int pending_peer_fd_ = -1;
+  std::unique_ptr<PeerPipe> pipe_;
   std::array<std::uint8_t, 2048> response_{};
 };
 

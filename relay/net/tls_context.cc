@@ -170,7 +170,9 @@ std::string TlsContext::fingerprint() const {
   std::string text;
   for (unsigned int i = 0; i < length; ++i) {
     constexpr std::string_view kHex = "0123456789ABCDEF";
-    if (i != 0) text += ':';
+    if (i != 0) {
+      text += ':';
+    }
     text += kHex[md[i] >> 4];
     text += kHex[md[i] & 0xF];
   }

@@ -23,7 +23,9 @@ Worker::Worker(unsigned index, const conf::Config& config, const Clock& clock, S
       core_(shared.settings, clock, *shared.authenticator, network_, *shared.policy, *shared.quotas,
             shared.relays, observer),
       server_(core_),
-      sockets_(std::move(sockets)) {}
+      sockets_(std::move(sockets)) {
+  core_.peer_connections = shared.peer_connections.get();
+}
 
 Worker::~Worker() {
   if (thread_.joinable()) {
@@ -62,10 +64,13 @@ void Worker::start() {
   for (const auto& s : sockets_.tls) {
     listen(s, turn::Transport::Tls);
   }
-  network_.attach(server_, udp_, [this](const turn::FiveTuple& t) -> TcpConnection* {
-    const auto it = by_five_tuple_.find(t);
-    return it == by_five_tuple_.end() ? nullptr : it->second;
-  });
+  network_.attach(
+      server_, udp_,
+      [this](const turn::FiveTuple& t) -> TcpConnection* {
+        const auto it = by_five_tuple_.find(t);
+        return it == by_five_tuple_.end() ? nullptr : it->second;
+      },
+      core_.peer_connections);
   loop_.runAfter(kSweepInterval, [this] { sweep(); });
   thread_ = std::thread([this] {
     spdlog::debug("worker {} running", index_);
@@ -147,6 +152,9 @@ void Worker::finishStopIfIdle() {
 void Worker::onConnectionClosed(TcpConnection* connection) {
   // RFC 8656 §3.1: closing a stream client's connection deletes its allocation.
   server_.deleteAllocationOf(connection->fiveTuple());
+  if (connection->pipeId() != 0) {
+    network_.pipeClosed(connection->pipeId());
+  }
   by_five_tuple_.erase(connection->fiveTuple());
   connections_.erase(connection);
   finishStopIfIdle();
@@ -158,8 +166,9 @@ void Worker::sweep() {
   std::vector<TcpConnection*> idle;
   for (const auto& [raw, owned] : connections_) {
     // A connection carrying an allocation lives as long as the allocation.
+    // So does an RFC 6062 data connection, until either end closes it.
     const bool silent = now - raw->lastActivity() >= config_.server.tcp_idle_timeout &&
-                        !server_.hasAllocation(raw->fiveTuple());
+                        !server_.hasAllocation(raw->fiveTuple()) && raw->pipeId() == 0;
     const bool stuck_in_handshake =
         !raw->established() && now - raw->openedAt() >= config_.tls.handshake_timeout;
     if (silent || stuck_in_handshake) {

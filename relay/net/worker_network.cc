@@ -1,10 +1,12 @@
 #include "relay/net/worker_network.h"
 
 #include <event2/event.h>
+#include <event2/listener.h>
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -20,6 +22,13 @@ WorkerNetwork::WorkerNetwork(EventLoop& loop, const conf::SocketBuffers& relay_b
 
 WorkerNetwork::~WorkerNetwork() {
   to_clients_.flush();
+  for (auto& [id, r] : tcp_relays_) {
+    evconnlistener_free(r->listener);
+  }
+  for (auto& [id, c] : connects_) {
+    event_free(c->ready);
+    ::close(c->fd);
+  }
   for (auto& [id, s] : sockets_) {
     event_free(s->read_event);
     ::close(s->fd);
@@ -28,7 +37,8 @@ WorkerNetwork::~WorkerNetwork() {
 
 void WorkerNetwork::attach(turn::TurnServer& server,
                            const std::vector<std::unique_ptr<UdpListener>>& udp,
-                           ConnectionLookup connections) {
+                           ConnectionLookup connections, turn::PeerConnections* peer_connections) {
+  peer_connections_ = peer_connections;
   server_ = &server;
   udp_ = &udp;
   connections_ = std::move(connections);
@@ -66,6 +76,11 @@ std::optional<turn::RelaySocketId> WorkerNetwork::openRelaySocket(
 }
 
 void WorkerNetwork::closeRelaySocket(turn::RelaySocketId socket) {
+  if (const auto tcp = tcp_relays_.find(socket); tcp != tcp_relays_.end()) {
+    evconnlistener_free(tcp->second->listener);
+    tcp_relays_.erase(tcp);
+    return;
+  }
   const auto it = sockets_.find(socket);
   if (it == sockets_.end()) {
     return;
@@ -122,6 +137,155 @@ void WorkerNetwork::onPeerReadable(int fd, short /*what*/, void* arg) {
         self->sockets_.count(id) == 0) {
       return;
     }
+  }
+}
+
+namespace {
+
+// A TCP socket bound to a relayed transport address. SO_REUSEPORT lets the
+// listening socket and our outgoing connections share the address (RFC 6062
+// §5.2: Connect uses the relayed address as its local end).
+int tcpRelaySocket(const stun::TransportAddress& address) {
+  const int family = address.family == stun::AddressFamily::IPv6 ? AF_INET6 : AF_INET;
+  const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return -1;
+  }
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  sockaddr_storage ss{};
+  const socklen_t len = toSockaddr(address, ss);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/// RFC 6062 §5.2: how long our connection to a peer may take before 447.
+constexpr timeval kConnectTimeout{30, 0};
+
+}  // namespace
+
+std::optional<turn::RelaySocketId> WorkerNetwork::openTcpRelay(
+    const stun::TransportAddress& address) {
+  const int fd = tcpRelaySocket(address);
+  if (fd < 0) {
+    return std::nullopt;
+  }
+  auto r = std::make_unique<TcpRelay>();
+  r->owner = this;
+  r->id = next_id_++;
+  r->listener = evconnlistener_new(loop_.base(), &WorkerNetwork::onPeerAccepted, r.get(),
+                                   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 64, fd);
+  if (r->listener == nullptr) {
+    ::close(fd);
+    return std::nullopt;
+  }
+  const auto id = r->id;
+  tcp_relays_.emplace(id, std::move(r));
+  return id;
+}
+
+void WorkerNetwork::onPeerAccepted(evconnlistener* /*listener*/, int fd, sockaddr* address,
+                                   int length, void* arg) {
+  auto* r = static_cast<TcpRelay*>(arg);
+  sockaddr_storage ss{};
+  std::memcpy(&ss, address, std::min(static_cast<std::size_t>(length), sizeof ss));
+  evutil_make_socket_nonblocking(fd);
+  if (!r->owner->server_->onPeerConnectionAccepted(r->id, fromSockaddr(ss), fd)) {
+    ::close(fd);  // §5.3: no permission for this peer
+  }
+}
+
+void WorkerNetwork::connectPeer(const stun::TransportAddress& local,
+                                const stun::TransportAddress& peer, std::uint32_t id) {
+  const int fd = tcpRelaySocket(local);
+  sockaddr_storage ss{};
+  const socklen_t len = toSockaddr(peer, ss);
+  if (fd < 0 ||
+      (::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS)) {
+    if (fd >= 0) {
+      ::close(fd);
+    }
+    // Answered from the loop, never from inside the Connect handler.
+    loop_.post([this, id] { server_->onPeerConnected(id, -1); });
+    return;
+  }
+  auto c = std::make_unique<PendingConnect>();
+  c->owner = this;
+  c->id = id;
+  c->fd = fd;
+  c->ready = event_new(loop_.base(), fd, EV_WRITE, &WorkerNetwork::onPeerConnectDone, c.get());
+  event_add(c->ready, &kConnectTimeout);
+  connects_.emplace(id, std::move(c));
+}
+
+void WorkerNetwork::onPeerConnectDone(int fd, short what, void* arg) {
+  auto* c = static_cast<PendingConnect*>(arg);
+  WorkerNetwork* self = c->owner;
+  const std::uint32_t id = c->id;
+  int error = 0;
+  socklen_t len = sizeof error;
+  const bool connected = (what & EV_WRITE) != 0 &&
+                         ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) == 0 && error == 0;
+  event_free(c->ready);
+  self->connects_.erase(id);  // frees c
+  if (!connected) {
+    ::close(fd);
+  }
+  if (!self->server_->onPeerConnected(id, connected ? fd : -1) && connected) {
+    ::close(fd);
+  }
+}
+
+void WorkerNetwork::closePeerConnection(std::uint32_t id) {
+  if (const auto it = connects_.find(id); it != connects_.end()) {
+    event_free(it->second->ready);
+    ::close(it->second->fd);
+    connects_.erase(it);
+  }
+  if (peer_connections_ == nullptr) {
+    return;
+  }
+  auto entry = peer_connections_->release(id);
+  if (!entry) {
+    return;
+  }
+  if (entry->handle >= 0) {
+    ::close(entry->handle);  // connected, never bound
+  }
+  if (entry->close_bound) {
+    entry->close_bound();  // bound: its data connection closes, on whichever worker has it
+  }
+}
+
+void WorkerNetwork::bindDataConnection(const turn::FiveTuple& data_connection, std::uint32_t id,
+                                       int handle) {
+  TcpConnection* c = connections_ ? connections_(data_connection) : nullptr;
+  if (c == nullptr) {
+    ::close(handle);
+    return;
+  }
+  c->becomePipe(id, handle);
+  pipes_[id] = c;
+  const auto close_here = [this, id] {
+    loop_.post([this, id] {
+      if (const auto it = pipes_.find(id); it != pipes_.end()) {
+        it->second->closeWhenFlushed();
+      }
+    });
+  };
+  if (!peer_connections_->setCloser(id, close_here)) {
+    close_here();  // the allocation went away while we were binding
+  }
+}
+
+void WorkerNetwork::pipeClosed(std::uint32_t id) {
+  pipes_.erase(id);
+  if (peer_connections_ != nullptr) {
+    peer_connections_->release(id);
   }
 }
 

@@ -51,6 +51,10 @@ class StreamFramer {
   bool append(std::span<const std::uint8_t> bytes);
   Result<std::optional<Frame>, FrameError> next();
   [[nodiscard]] std::size_t buffered() const { return buffer_.size() - begin_; }
+  /// The bytes appended but not yet returned as frames.
+  [[nodiscard]] std::span<const std::uint8_t> remaining() const {
+    return std::span(buffer_).subspan(begin_);
+  }
 
  private:
   std::vector<std::uint8_t> buffer_;

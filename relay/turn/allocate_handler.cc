@@ -60,18 +60,29 @@ struct Request {
   bool even_port = false;
   bool reserve_next = false;
   std::optional<std::uint64_t> reservation_token;
+  bool tcp = false;                                        ///< REQUESTED-TRANSPORT TCP (RFC 6062)
   stun::AddressFamily family = stun::AddressFamily::IPv4;  ///< REQUESTED-ADDRESS-FAMILY
   bool dual = false;  ///< ADDITIONAL-ADDRESS-FAMILY IPv6 (§7.2)
 };
 
 // Validates the attributes; returns 0 or the error code.
-std::uint16_t parseRequest(const stun::MessageView& m, Request& r) {
+std::uint16_t parseRequest(const RequestContext& ctx, const TurnCore& core, Request& r) {
+  const stun::MessageView& m = ctx.request;
   const auto transport = m.find(AttributeType::RequestedTransport);
   if (!transport || !stun::decodeRequestedTransport(transport->value)) {
     return ec::kBadRequest;
   }
-  if (stun::decodeRequestedTransport(transport->value).value() != stun::kProtocolUdp) {
-    return ec::kUnsupportedTransportProtocol;  // TCP relays (RFC 6062) are not built yet
+  const std::uint8_t protocol = stun::decodeRequestedTransport(transport->value).value();
+  if (protocol == stun::kProtocolTcp && core.peer_connections != nullptr) {
+    // RFC 6062 §5.1: only over a TCP or TLS client connection, and without
+    // the UDP-only port reservation attributes.
+    if (ctx.five_tuple.transport == Transport::Udp || m.has(AttributeType::EvenPort) ||
+        m.has(AttributeType::ReservationToken) || m.has(AttributeType::AdditionalAddressFamily)) {
+      return ec::kBadRequest;
+    }
+    r.tcp = true;
+  } else if (protocol != stun::kProtocolUdp) {
+    return ec::kUnsupportedTransportProtocol;
   }
   r.dont_fragment = m.has(AttributeType::DontFragment);
   const auto even = m.find(AttributeType::EvenPort);
@@ -150,7 +161,9 @@ std::optional<std::pair<std::uint16_t, RelaySocketId>> openRelay(const Request& 
     }
     stun::TransportAddress bind = relay.bind;
     bind.port = *port;
-    if (const auto socket = core.network.openRelaySocket(bind, r.dont_fragment)) {
+    const auto socket = r.tcp ? core.network.openTcpRelay(bind)
+                              : core.network.openRelaySocket(bind, r.dont_fragment);
+    if (socket) {
       opened = std::make_pair(*port, *socket);
       break;
     }
@@ -180,7 +193,7 @@ Outcome handleAllocate(const RequestContext& ctx, const auth::AuthResult& auth, 
     return errorResponse(ctx, software, ec::kAllocationMismatch, &auth);
   }
   Request r;
-  if (const std::uint16_t error = parseRequest(ctx.request, r); error != 0) {
+  if (const std::uint16_t error = parseRequest(ctx, core, r); error != 0) {
     return errorResponse(ctx, software, error, &auth);
   }
   const auto relayOf = [&core](stun::AddressFamily family) {
@@ -222,6 +235,7 @@ Outcome handleAllocate(const RequestContext& ctx, const auth::AuthResult& auth, 
   a->credential_expires_at = auth.credential.expires_at;
   a->algorithm = auth.algorithm;
   a->allocate_transaction = ctx.request.transactionId();
+  a->tcp = r.tcp;
   if (r.reserve_next) {
     a->reservation_token = token;
   }

@@ -51,6 +51,18 @@ struct RelayedAddress {
   RelaySocketId socket = 0;
 };
 
+/// A peer TCP connection of a TCP allocation (RFC 6062).
+struct TcpPeer {
+  std::uint32_t id = 0;  ///< CONNECTION-ID
+  stun::TransportAddress peer;
+  /// Set while our Connect to the peer is in flight: what the deferred
+  /// response needs.
+  bool connecting = false;
+  stun::TransactionId connect_transaction{};
+  bool connect_sha256 = false;
+  bool connect_fingerprint = false;
+};
+
 /// One allocation: owned by the worker whose socket received its Allocate.
 struct Allocation {
   FiveTuple five_tuple;
@@ -72,6 +84,10 @@ struct Allocation {
   std::optional<RelayedAddress> additional;
   /// Why the additional IPv6 address could not be given (ADDRESS-ERROR-CODE); 0 = not refused.
   std::uint16_t additional_error = 0;
+  /// RFC 6062: the relayed address is a listening TCP socket; peers are
+  /// reached with Connect and arrive as ConnectionAttempt.
+  bool tcp = false;
+  std::vector<TcpPeer> tcp_peers;
   stun::PasswordAlgorithmId algorithm = stun::PasswordAlgorithmId::Md5;
   Clock::TimePoint created_at;
   Clock::TimePoint expires_at;

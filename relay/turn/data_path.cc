@@ -32,7 +32,7 @@ void countToPeer(Allocation& a, std::size_t bytes, TurnCore& core) {
 Outcome handleSendIndication(const stun::MessageView& indication, const FiveTuple& five_tuple,
                              TurnCore& core) {
   Allocation* a = core.allocations.find(five_tuple);
-  if (a == nullptr) {
+  if (a == nullptr || a->tcp) {  // RFC 6062: TCP allocations carry no Send indications
     ++core.counters.no_allocation;
     return Outcome::drop();
   }

@@ -62,7 +62,7 @@ Outcome handleChannelBind(const RequestContext& ctx, const auth::AuthResult& aut
   const auto& software = core.settings.software;
   const auto number_attr = ctx.request.find(stun::AttributeType::ChannelNumber);
   const auto peer_attr = ctx.request.find(stun::AttributeType::XorPeerAddress);
-  if (!number_attr || !peer_attr) {
+  if (!number_attr || !peer_attr || a->tcp) {  // RFC 6062: no channels on TCP allocations
     return errorResponse(ctx, software, ec::kBadRequest, &auth);
   }
   const auto channel = stun::decodeChannelNumber(number_attr->value);

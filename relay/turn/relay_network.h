@@ -31,6 +31,30 @@ class RelayNetwork {
   virtual void sendToPeer(RelaySocketId socket, const stun::TransportAddress& peer,
                           std::span<const std::uint8_t> bytes) = 0;
   virtual void sendToClient(const FiveTuple& five_tuple, std::span<const std::uint8_t> bytes) = 0;
+
+  // RFC 6062 TCP relays. Peer sockets travel as plain handles (file
+  // descriptors) between the I/O layer and the registry of PeerConnections.
+  // Only called when TurnCore::peer_connections is set; a network without
+  // TCP relays keeps these defaults.
+
+  /// A listening TCP socket on `address` (the relayed transport address of a
+  /// TCP allocation); nullopt when the kernel refuses the bind. Closed with
+  /// closeRelaySocket. Peers that connect come back as
+  /// TurnServer::onPeerConnectionAccepted.
+  virtual std::optional<RelaySocketId> openTcpRelay(const stun::TransportAddress& /*address*/) {
+    return std::nullopt;
+  }
+  /// Starts a TCP connection from `local` to `peer`; the I/O layer answers
+  /// with TurnServer::onPeerConnected(id, handle or -1), within its timeout.
+  virtual void connectPeer(const stun::TransportAddress& /*local*/,
+                           const stun::TransportAddress& /*peer*/, std::uint32_t /*id*/) {}
+  /// Closes peer connection `id` wherever it is (pending, or bound to a data
+  /// connection on any worker) and forgets it.
+  virtual void closePeerConnection(std::uint32_t /*id*/) {}
+  /// Once the ConnectionBind success response on `data_connection` is
+  /// written, that connection carries raw bytes to and from peer socket `handle`.
+  virtual void bindDataConnection(const FiveTuple& /*data_connection*/, std::uint32_t /*id*/,
+                                  int /*handle*/) {}
 };
 
 }  // namespace turnpike::turn

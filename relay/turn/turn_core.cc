@@ -1,6 +1,7 @@
 #include "relay/turn/turn_core.h"
 
 #include "relay/turn/relay_port_pool.h"
+#include "relay/turn/turn_handlers.h"
 
 namespace turnpike::turn {
 
@@ -14,6 +15,7 @@ void TurnCore::releasePort(const stun::TransportAddress& bound) {
 }
 
 void TurnCore::deleteAllocation(Allocation& allocation, DeletionReason reason) {
+  closeTcpPeers(allocation, *this);
   auto owned = allocations.remove(allocation);
   network.closeRelaySocket(owned->socket);
   if (owned->additional) {

@@ -7,6 +7,7 @@
 #include "relay/base/clock.h"
 #include "relay/turn/allocation_observer.h"
 #include "relay/turn/allocation_table.h"
+#include "relay/turn/peer_connections.h"
 #include "relay/turn/peer_policy.h"
 #include "relay/turn/quota_ledger.h"
 #include "relay/turn/relay_network.h"
@@ -46,6 +47,18 @@ struct TurnCore {
   QuotaLedger& quotas;
   std::vector<RelayEndpoint> relays;
   AllocationObserver& observer;
+
+  /// RFC 6062 peer connections, shared by the workers; null: no TCP relays.
+  PeerConnections* peer_connections = nullptr;
+  /// Connections waiting for a ConnectionBind: (deadline, id, allocation).
+  struct PendingBind {
+    Clock::TimePoint deadline;
+    std::uint32_t id = 0;
+    FiveTuple allocation;
+  };
+  std::vector<PendingBind> pending_binds;
+  /// Connects in flight: id -> the allocation that asked.
+  std::unordered_map<std::uint32_t, FiveTuple> connecting;
 
   AllocationTable allocations;
   ServerCounters counters;

@@ -17,6 +17,22 @@ Outcome handleCreatePermission(const RequestContext& ctx, const auth::AuthResult
                                TurnCore& core);
 Outcome handleChannelBind(const RequestContext& ctx, const auth::AuthResult& auth, TurnCore& core);
 
+// RFC 6062 TCP relays.
+Outcome handleConnect(const RequestContext& ctx, const auth::AuthResult& auth, TurnCore& core);
+Outcome handleConnectionBind(const RequestContext& ctx, const auth::AuthResult& auth,
+                             TurnCore& core);
+/// Our Connect reached the peer (`handle` >= 0) or failed (-1). False: the
+/// caller closes `handle`, nobody wants it any more.
+bool onPeerConnected(std::uint32_t id, int handle, TurnCore& core);
+/// A peer connected to a TCP allocation's relayed address. False: refused
+/// (no permission, §5.3); the caller closes `handle`.
+bool onPeerConnectionAccepted(RelaySocketId socket, const stun::TransportAddress& peer, int handle,
+                              TurnCore& core);
+/// Closes peer connections nobody bound within 30 s (§5.2, §5.3).
+void expirePeerConnections(TurnCore& core);
+/// Closes every peer connection of an allocation being deleted.
+void closeTcpPeers(Allocation& allocation, TurnCore& core);
+
 // Data from the client (Send indications, ChannelData) and from peers.
 Outcome handleSendIndication(const stun::MessageView& indication, const FiveTuple& five_tuple,
                              TurnCore& core);

@@ -27,6 +27,8 @@ constexpr std::array kTurnRoutes = {
     Route{stun::Method::Refresh, &handleRefresh},
     Route{stun::Method::CreatePermission, &handleCreatePermission},
     Route{stun::Method::ChannelBind, &handleChannelBind},
+    Route{stun::Method::Connect, &handleConnect},
+    Route{stun::Method::ConnectionBind, &handleConnectionBind},
 };
 
 TurnHandler findRoute(stun::Method method) {
@@ -80,7 +82,19 @@ void TurnServer::handlePeerDatagram(RelaySocketId socket, const stun::TransportA
   handlePeerData(socket, peer, frame, core_);
 }
 
+bool TurnServer::onPeerConnected(std::uint32_t id, int handle) {
+  return turn::onPeerConnected(id, handle, core_);
+}
+
+bool TurnServer::onPeerConnectionAccepted(RelaySocketId socket, const stun::TransportAddress& peer,
+                                          int handle) {
+  return turn::onPeerConnectionAccepted(socket, peer, handle, core_);
+}
+
 void TurnServer::expireAllocations() {
+  if (core_.peer_connections != nullptr) {
+    expirePeerConnections(core_);
+  }
   core_.allocations.expire(core_.clock.now(), [&](Allocation& expired) {
     core_.deleteAllocation(expired, DeletionReason::Expired);
   });

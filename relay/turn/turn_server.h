@@ -26,7 +26,12 @@ class TurnServer {
   /// kPeerHeadroom bytes into `frame` (the header room is overwritten).
   void handlePeerDatagram(RelaySocketId socket, const stun::TransportAddress& peer,
                           std::span<std::uint8_t> frame);
-  /// Deletes every allocation whose lifetime ran out; call about once a second.
+  /// RFC 6062, from the I/O layer: see turn_handlers.h.
+  bool onPeerConnected(std::uint32_t id, int handle);
+  bool onPeerConnectionAccepted(RelaySocketId socket, const stun::TransportAddress& peer,
+                                int handle);
+  /// Deletes every allocation whose lifetime ran out, and closes peer
+  /// connections left unbound; call about once a second.
   void expireAllocations();
   /// Deletes the allocation of a five-tuple (its stream connection closed).
   void deleteAllocationOf(const FiveTuple& five_tuple);
@@ -40,6 +45,10 @@ class TurnServer {
   void countMalformed() { ++core_.counters.malformed; }
   void countSlowReader() { ++core_.counters.slow_reader; }
   void countRefusedConnection() { ++core_.counters.connections_refused; }
+  /// Bytes relayed over an RFC 6062 data connection, by direction.
+  void countTcpRelayed(bool to_peer, std::size_t bytes) {
+    (to_peer ? core_.counters.bytes_to_peer : core_.counters.bytes_from_peer) += bytes;
+  }
 
   [[nodiscard]] const ServerCounters& counters() const { return core_.counters; }
   [[nodiscard]] std::size_t allocationCount() const { return core_.allocations.size(); }

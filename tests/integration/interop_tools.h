@@ -23,6 +23,7 @@ inline const std::string kTurnTop =
     "realm: example.org\n"
     "auth:\n  rest_secrets: [\"s3cret\"]\n  static_users:\n    alice: alice-pw\n"
     "limits:\n  allocations_per_user: 1000\n  unauthenticated_per_second: 100000\n"
+    "  connections_per_source: 1000\n"
     "log:\n  level: debug\n";
 inline const std::string kTurnRelay =
     "  peers:\n    allow_loopback: true\n"

@@ -8,6 +8,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <regex>
 #include <string>
 
 #include "relay/stun/message_builder.h"
@@ -107,6 +108,33 @@ TEST_F(TlsInterop, AioiceOverTcpAndTls) {
       aioice({"127.0.0.1", std::to_string(server.tlsPort()), "20", "tls", cert.certificate});
   EXPECT_EQ(tls.exit_code, 0) << tls.output;
   EXPECT_NE(tls.output.find("ok 20"), std::string::npos) << tls.output;
+}
+
+// RFC 6062 TCP relays: uclient's -T clients reach each other through their
+// TCP relayed addresses (Connect one way, ConnectionAttempt the other, a
+// ConnectionBind data connection for each), over TCP and over TLS.
+TEST_F(TlsInterop, TurnutilsUclientTcpRelays) {
+  ASSERT_TRUE(server.ready()) << server.process().output();
+  const auto tcp = runCommand({"turnutils_uclient", "-T", "-W", "s3cret", "-m", "6", "-n", "50",
+                               "-l", "120", "-p", std::to_string(server.tcpPort()), "127.0.0.1"},
+                              std::chrono::seconds{90});
+  EXPECT_EQ(tcp.exit_code, 0) << tcp.output;
+  EXPECT_NE(tcp.output.find("tot_send_msgs=300, tot_recv_msgs=300"), std::string::npos)
+      << tcp.output;
+  EXPECT_NE(tcp.output.find("Total lost packets 0 (0.000000%)"), std::string::npos) << tcp.output;
+  const auto tls = runCommand(
+      {"turnutils_uclient", "-T", "-S", "-E", cert.certificate, "-W", "s3cret", "-m", "4", "-n",
+       "50", "-l", "120", "-p", std::to_string(server.tlsPort()), "127.0.0.1"},
+      std::chrono::seconds{90});
+  EXPECT_EQ(tls.exit_code, 0) << tls.output;
+  EXPECT_NE(tls.output.find("tot_send_msgs=200, tot_recv_msgs=200"), std::string::npos)
+      << tls.output;
+  EXPECT_EQ(server.stop(), 0);
+  // 500 messages of 120 bytes each way went through data connections.
+  const std::string log = server.process().output();
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(log, m, std::regex("relayed (\\d+)B/\\d+p to peers"))) << log;
+  EXPECT_GE(std::stoul(m[1]), 500UL * 120);
 }
 
 TEST_F(TlsInterop, PionOverTcpAndTls) {

@@ -4,6 +4,7 @@
 #include <set>
 #include <vector>
 
+#include "relay/turn/peer_connections.h"
 #include "relay/turn/relay_network.h"
 
 namespace turnpike::testing {
@@ -35,6 +36,42 @@ class FakeNetwork final : public turn::RelayNetwork {
                     std::span<const std::uint8_t> bytes) override {
     to_clients.push_back({0, five_tuple.client, {bytes.begin(), bytes.end()}});
   }
+
+  std::optional<turn::RelaySocketId> openTcpRelay(const stun::TransportAddress& address) override {
+    if (taken_ports.count(address.port) != 0) return std::nullopt;
+    const turn::RelaySocketId id = next_id_++;
+    open[id] = address;
+    tcp_relays.insert(id);
+    return id;
+  }
+  void connectPeer(const stun::TransportAddress& local, const stun::TransportAddress& peer,
+                   std::uint32_t id) override {
+    connects.push_back({local, peer, id});
+  }
+  void closePeerConnection(std::uint32_t id) override {
+    closed_peers.push_back(id);
+    if (registry != nullptr) registry->release(id);
+  }
+  void bindDataConnection(const turn::FiveTuple& data_connection, std::uint32_t id,
+                          int handle) override {
+    bound.push_back({data_connection, id, handle});
+  }
+
+  struct Connect {
+    stun::TransportAddress local;
+    stun::TransportAddress peer;
+    std::uint32_t id = 0;
+  };
+  struct Bound {
+    turn::FiveTuple data_connection;
+    std::uint32_t id = 0;
+    int handle = -1;
+  };
+  std::set<turn::RelaySocketId> tcp_relays;
+  std::vector<Connect> connects;
+  std::vector<std::uint32_t> closed_peers;
+  std::vector<Bound> bound;
+  turn::PeerConnections* registry = nullptr;  ///< released on close, as the I/O layer does
 
   std::map<turn::RelaySocketId, stun::TransportAddress> open;
   std::set<std::uint16_t> taken_ports;

@@ -34,6 +34,8 @@ class TurnFixture : public ::testing::Test {
 
   /// Set before rebuild(): the server also has an IPv6 relay address.
   bool with_ipv6_relay = false;
+  /// The transport requests arrive over (TCP for RFC 6062 tests).
+  turn::Transport transport = turn::Transport::Udp;
 
   void rebuild(turn::TurnSettings settings = {}, std::uint32_t per_user = 10,
                std::uint32_t total = 1000, std::uint16_t min_port = 50000,
@@ -67,7 +69,7 @@ class TurnFixture : public ::testing::Test {
 
   turn::FiveTuple tupleFor(const char* client) const {
     return {*stun::TransportAddress::parse(client), *stun::TransportAddress::parse("10.0.0.1:3478"),
-            turn::Transport::Udp};
+            transport};
   }
 
   stun::TransactionId nextTid() {

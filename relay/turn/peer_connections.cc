@@ -1,0 +1,86 @@
+#include "relay/turn/peer_connections.h"
+
+#include <random>
+
+namespace turnpike::turn {
+
+ConnectionId PeerConnections::reserve(const std::string& username) {
+  std::lock_guard lock(mutex_);
+  // Ids are not secrets (the ConnectionBind is authenticated), but a random
+  // start keeps them from being guessed across restarts.
+  if (counter_ == 0) {
+    counter_ = std::random_device{}() | 1u;
+  }
+  ConnectionId id = 0;
+  do {
+    counter_ = counter_ * 1664525u + 1013904223u;
+    id = counter_;
+  } while (id == 0 || entries_.count(id) != 0);
+  Entry e;
+  e.username = username;
+  entries_.emplace(id, std::move(e));
+  return id;
+}
+
+void PeerConnections::setPending(ConnectionId id, int handle, Clock::TimePoint deadline) {
+  std::lock_guard lock(mutex_);
+  const auto it = entries_.find(id);
+  if (it != entries_.end()) {
+    it->second.handle = handle;
+    it->second.pending = true;
+    it->second.bind_deadline = deadline;
+  }
+}
+
+std::optional<int> PeerConnections::claim(ConnectionId id, const std::string& username) {
+  std::lock_guard lock(mutex_);
+  const auto it = entries_.find(id);
+  if (it == entries_.end() || !it->second.pending || it->second.handle < 0 ||
+      it->second.username != username) {
+    return std::nullopt;
+  }
+  it->second.pending = false;
+  const int handle = it->second.handle;
+  it->second.handle = -1;
+  return handle;
+}
+
+bool PeerConnections::setCloser(ConnectionId id, std::function<void()> close_bound) {
+  std::lock_guard lock(mutex_);
+  const auto it = entries_.find(id);
+  if (it == entries_.end()) {
+    return false;
+  }
+  it->second.close_bound = std::move(close_bound);
+  return true;
+}
+
+bool PeerConnections::contains(ConnectionId id) const {
+  std::lock_guard lock(mutex_);
+  return entries_.count(id) != 0;
+}
+
+std::optional<PeerConnections::Entry> PeerConnections::release(ConnectionId id) {
+  std::lock_guard lock(mutex_);
+  const auto it = entries_.find(id);
+  if (it == entries_.end()) {
+    return std::nullopt;
+  }
+  Entry e = std::move(it->second);
+  entries_.erase(it);
+  return e;
+}
+
+bool PeerConnections::overdue(ConnectionId id, Clock::TimePoint now) const {
+  std::lock_guard lock(mutex_);
+  const auto it = entries_.find(id);
+  return it != entries_.end() && it->second.pending && it->second.handle >= 0 &&
+         now >= it->second.bind_deadline;
+}
+
+std::size_t PeerConnections::size() const {
+  std::lock_guard lock(mutex_);
+  return entries_.size();
+}
+
+}  // namespace turnpike::turn
