@@ -1,11 +1,10 @@
 #include "relay/net/client_send_queue.h"
 
 #include <event2/event.h>
-#include <spdlog/spdlog.h>
 
-#include <cerrno>
 #include <cstring>
 
+#include "relay/net/datagram_batch.h"
 #include "relay/net/socket_address.h"
 
 namespace turnpike::net {
@@ -25,20 +24,9 @@ int ClientSendQueue::receive(int fd) {
   for (std::size_t i = 0; i < kReceiveBatch; ++i) {
     std::uint8_t* slot = &storage_[(received_first_ + i) * kSlotSize];
     in_iov_[i] = {slot + turn::kPeerHeadroom, kMaxDatagram};
-    auto& h = in_msgs_[i].msg_hdr;
-    h = msghdr{};
-    h.msg_name = &in_addrs_[i];
-    h.msg_namelen = sizeof(sockaddr_storage);
-    h.msg_iov = &in_iov_[i];
-    h.msg_iovlen = 1;
   }
-  const int received = ::recvmmsg(fd, in_msgs_.data(), kReceiveBatch, MSG_DONTWAIT, nullptr);
-  if (received < 0) {
-    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNREFUSED) {
-      spdlog::warn("recvmmsg failed: {}", std::strerror(errno));
-    }
-    return 0;
-  }
+  prepareReceive(in_msgs_, in_iov_, in_addrs_);
+  const int received = receiveDatagrams(fd, in_msgs_);
   next_slot_ += static_cast<std::size_t>(received);
   return received;
 }

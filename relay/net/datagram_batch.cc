@@ -15,16 +15,21 @@ DatagramBatch::DatagramBatch() : buffer_(kBatch * kMaxDatagram) {
   }
 }
 
-int DatagramBatch::receive(int fd) {
-  for (std::size_t i = 0; i < kBatch; ++i) {
-    auto& h = msgs_[i].msg_hdr;
+void prepareReceive(std::span<mmsghdr> msgs, std::span<iovec> iov,
+                    std::span<sockaddr_storage> addrs) {
+  for (std::size_t i = 0; i < msgs.size(); ++i) {
+    auto& h = msgs[i].msg_hdr;
     h = msghdr{};
-    h.msg_name = &addrs_[i];
+    h.msg_name = &addrs[i];
     h.msg_namelen = sizeof(sockaddr_storage);
-    h.msg_iov = &iov_[i];
+    h.msg_iov = &iov[i];
     h.msg_iovlen = 1;
   }
-  const int received = ::recvmmsg(fd, msgs_.data(), kBatch, MSG_DONTWAIT, nullptr);
+}
+
+int receiveDatagrams(int fd, std::span<mmsghdr> msgs) {
+  const int received =
+      ::recvmmsg(fd, msgs.data(), static_cast<unsigned>(msgs.size()), MSG_DONTWAIT, nullptr);
   if (received < 0) {
     if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNREFUSED) {
       spdlog::warn("recvmmsg failed: {}", std::strerror(errno));
@@ -32,6 +37,11 @@ int DatagramBatch::receive(int fd) {
     return 0;
   }
   return received;
+}
+
+int DatagramBatch::receive(int fd) {
+  prepareReceive(msgs_, iov_, addrs_);
+  return receiveDatagrams(fd, msgs_);
 }
 
 std::span<const std::uint8_t> DatagramBatch::data(std::size_t i) const {

@@ -12,6 +12,13 @@
 
 namespace turnpike::net {
 
+/// Points header i at iov[i] and addrs[i] (full size), ready for recvmmsg.
+void prepareReceive(std::span<mmsghdr> msgs, std::span<iovec> iov,
+                    std::span<sockaddr_storage> addrs);
+/// recvmmsg without blocking; returns how many arrived, 0 when none did.
+/// Errors other than "nothing queued" are logged.
+int receiveDatagrams(int fd, std::span<mmsghdr> msgs);
+
 /// Scratch space for receiving up to kBatch datagrams with one recvmmsg.
 /// Owned by one worker and reused for every batch: no allocation per packet.
 class DatagramBatch {

@@ -88,7 +88,10 @@ class NullNetwork final : public turnpike::turn::RelayNetwork {
 
 // One long-lived TURN server, so sequences of inputs can build allocations.
 struct FuzzServer {
+  FuzzServer() { core.peer_connections = &connections; }
+
   turnpike::SteadyClock clock;
+  turnpike::turn::PeerConnections connections;  // RFC 6062 paths too
   NullNetwork network;
   turnpike::auth::Authenticator authenticator{
       "example.org",
@@ -123,7 +126,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::array<std::uint8_t, 2048> out{};
   const turnpike::turn::FiveTuple tuple{
       turnpike::stun::TransportAddress::ipv4({192, 0, 2, 1}, 3478),
-      turnpike::stun::TransportAddress::ipv4({10, 0, 0, 1}, 3478), turnpike::turn::Transport::Udp};
+      turnpike::stun::TransportAddress::ipv4({10, 0, 0, 1}, 3478),
+      // Odd-sized inputs arrive as if over TCP, where TCP allocations and
+      // ConnectionBind are allowed.
+      size % 2 == 0 ? turnpike::turn::Transport::Udp : turnpike::turn::Transport::Tcp};
   const auto outcome = fuzz.server.handleDatagram(bytes, tuple, out);
   if (outcome.kind == turnpike::turn::Outcome::Kind::Reply) {
     // Whatever we send must itself parse.
