@@ -117,7 +117,8 @@ struct Config {
   RelayConfig relay;
   LimitsConfig limits;
   TlsConfig tls;
-  std::optional<Endpoint> metrics_listen;
+  /// Prometheus exposition at http://metrics_listen/metrics.
+  std::optional<Endpoint> metrics_listen = Endpoint{"0.0.0.0", 9641, false};
   std::optional<Endpoint> control_listen;
   LogConfig log;
 };

@@ -15,7 +15,7 @@ void notSupportedYet(YamlReader& r, const YAML::Node& node, const std::string& p
   r.error(node, path, "not supported yet (" + std::string(arrives_with) + ")");
 }
 
-constexpr std::string_view kWithOps = "arrives with metrics and the admin API";
+constexpr std::string_view kWithOps = "arrives with the admin API";
 
 void readSocketBuffers(YamlReader& r, const YAML::Node& node, const std::string& path,
                        SocketBuffers& out) {
@@ -298,7 +298,7 @@ void readLog(YamlReader& r, const YAML::Node& node, const std::string& path, Log
 }
 
 void readListenOnly(YamlReader& r, const YAML::Node& node, const std::string& path,
-                    std::optional<Endpoint>& out) {
+                    std::optional<Endpoint>& out, bool built) {
   r.map(node, path,
         {
             {"listen",
@@ -307,7 +307,9 @@ void readListenOnly(YamlReader& r, const YAML::Node& node, const std::string& pa
                if (r.endpoint(n, p, e)) {
                  out = e;
                }
-               notSupportedYet(r, n, p, kWithOps);
+               if (!built) {
+                 notSupportedYet(r, n, p, kWithOps);
+               }
              }},
         });
 }
@@ -328,8 +330,10 @@ void readRoot(YamlReader& r, const YAML::Node& root, Config& config) {
             {"auth", [&](auto& n, auto& p) { readAuth(r, n, p, config.auth); }},
             {"relay", [&](auto& n, auto& p) { readRelay(r, n, p, config.relay); }},
             {"tls", [&](auto& n, auto& p) { readTls(r, n, p, config.tls); }},
-            {"metrics", [&](auto& n, auto& p) { readListenOnly(r, n, p, config.metrics_listen); }},
-            {"control", [&](auto& n, auto& p) { readListenOnly(r, n, p, config.control_listen); }},
+            {"metrics",
+             [&](auto& n, auto& p) { readListenOnly(r, n, p, config.metrics_listen, true); }},
+            {"control",
+             [&](auto& n, auto& p) { readListenOnly(r, n, p, config.control_listen, false); }},
             {"log", [&](auto& n, auto& p) { readLog(r, n, p, config.log); }},
         });
   if (config.listen.udp.empty() && config.listen.tcp.empty()) {

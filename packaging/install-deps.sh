@@ -10,7 +10,7 @@ packages=(
   clang-format clang-tidy
   # libraries
   libevent-dev libssl-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
-  nlohmann-json3-dev libidn-dev zlib1g-dev
+  nlohmann-json3-dev libidn-dev zlib1g-dev prometheus-cpp-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev libsrtp2-dev
   # independent STUN/TURN clients for interop tests

@@ -9,6 +9,9 @@
 #include <memory>
 #include <vector>
 
+#include <prometheus/exposer.h>
+
+#include "relay/app/metrics.h"
 #include "relay/app/turn_setup.h"
 #include "relay/base/clock.h"
 #include "relay/net/listen_socket.h"
@@ -142,6 +145,28 @@ int runServer(const conf::Config& config) {
     workers.push_back(std::make_unique<net::Worker>(i, config, clock, *shared, observer,
                                                     std::move(listeners.per_worker[i])));
   }
+  std::unique_ptr<prometheus::Exposer> exposer;
+  std::shared_ptr<MetricsCollector> metrics;
+  if (config.metrics_listen) {
+    std::vector<const net::Worker*> views;
+    views.reserve(workers.size());
+    for (const auto& w : workers) {
+      views.push_back(w.get());
+    }
+    metrics = std::make_shared<MetricsCollector>(std::move(views), *shared);
+    const auto& e = *config.metrics_listen;
+    const std::string host = e.ipv6 ? "[" + e.ip + "]" : e.ip;
+    const std::string bind = host + ":" + std::to_string(e.port);
+    try {
+      exposer = std::make_unique<prometheus::Exposer>(bind, 1);
+    } catch (const std::exception& error) {
+      spdlog::critical("metrics.listen: cannot listen on {}: {}", bind, error.what());
+      return 1;
+    }
+    exposer->RegisterCollectable(metrics);
+    const auto ports = exposer->GetListeningPorts();
+    spdlog::info("metrics on http://{}:{}/metrics", host, ports.empty() ? e.port : ports.front());
+  }
 
   // Workers never take signals: the main thread handles them all.
   sigset_t blocked;
@@ -183,8 +208,9 @@ int runServer(const conf::Config& config) {
       "{} rate limited; {} allocations created; relayed {}B/{}p to peers, {}B/{}p from peers",
       total.requests, total.success_responses, total.error_responses, total.indications,
       total.malformed, total.unexpected, total.no_allocation, total.no_permission,
-      total.denied_peer, total.rate_limited, total.allocations_created, total.bytes_to_peer,
-      total.packets_to_peer, total.bytes_from_peer, total.packets_from_peer);
+      total.denied_peer, total.rate_limited, total.allocations_created,
+      total.relayedTotal().bytes_to_peer, total.relayedTotal().packets_to_peer,
+      total.relayedTotal().bytes_from_peer, total.relayedTotal().packets_from_peer);
   for (event* e : signal_events) {
     event_free(e);
   }

@@ -6,9 +6,9 @@
 
 namespace turnpike::net {
 
-PeerPipe::PeerPipe(event_base* base, int peer_fd, bufferevent* client, turn::TurnServer& server,
-                   std::function<void()> on_closed)
-    : client_(client), server_(server), on_closed_(std::move(on_closed)) {
+PeerPipe::PeerPipe(event_base* base, int peer_fd, bufferevent* client, turn::Transport transport,
+                   turn::TurnServer& server, std::function<void()> on_closed)
+    : client_(client), transport_(transport), server_(server), on_closed_(std::move(on_closed)) {
   peer_ = bufferevent_socket_new(base, peer_fd, BEV_OPT_CLOSE_ON_FREE);
   bufferevent_setcb(peer_, &PeerPipe::onPeerRead, &PeerPipe::onPeerWrite, &PeerPipe::onPeerEvent,
                     this);
@@ -21,7 +21,7 @@ void PeerPipe::fromClient() {
   evbuffer* in = bufferevent_get_input(client_);
   const std::size_t n = evbuffer_get_length(in);
   evbuffer_add_buffer(bufferevent_get_output(peer_), in);
-  server_.countTcpRelayed(true, n);
+  server_.countTcpRelayed(transport_, true, n);
   if (evbuffer_get_length(bufferevent_get_output(peer_)) > kMaxPending) {
     bufferevent_disable(client_, EV_READ);  // until the peer catches up
   }
@@ -34,7 +34,7 @@ void PeerPipe::onPeerRead(bufferevent* bev, void* self) {
   evbuffer* in = bufferevent_get_input(bev);
   const std::size_t n = evbuffer_get_length(in);
   evbuffer_add_buffer(bufferevent_get_output(p->client_), in);
-  p->server_.countTcpRelayed(false, n);
+  p->server_.countTcpRelayed(p->transport_, false, n);
   if (evbuffer_get_length(bufferevent_get_output(p->client_)) > kMaxPending) {
     bufferevent_disable(bev, EV_READ);  // until the client catches up
   }

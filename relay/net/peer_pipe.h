@@ -19,8 +19,8 @@ class PeerPipe {
   static constexpr std::size_t kMaxPending = 1 << 20;
 
   /// Takes `peer_fd`; `client` stays owned by the data connection.
-  PeerPipe(event_base* base, int peer_fd, bufferevent* client, turn::TurnServer& server,
-           std::function<void()> on_closed);
+  PeerPipe(event_base* base, int peer_fd, bufferevent* client, turn::Transport transport,
+           turn::TurnServer& server, std::function<void()> on_closed);
   ~PeerPipe();
   PeerPipe(const PeerPipe&) = delete;
   PeerPipe& operator=(const PeerPipe&) = delete;
@@ -37,6 +37,7 @@ class PeerPipe {
 
   bufferevent* peer_ = nullptr;
   bufferevent* client_;
+  turn::Transport transport_;  ///< of the client's data connection
   turn::TurnServer& server_;
   std::function<void()> on_closed_;
 };

@@ -92,8 +92,8 @@ bool TcpConnection::processInput() {
       if (pending_peer_fd_ >= 0) {
         // The ConnectionBind succeeded: from here on the stream is the
         // peer's. Bytes the client sent too early go to the peer as well.
-        pipe_ = std::make_unique<PeerPipe>(base_, pending_peer_fd_, bev_, server_,
-                                           [this] { owner_.onConnectionClosed(this); });
+        pipe_ = std::make_unique<PeerPipe>(base_, pending_peer_fd_, bev_, five_tuple_.transport,
+                                           server_, [this] { owner_.onConnectionClosed(this); });
         pending_peer_fd_ = -1;
         const auto early = framer_.remaining();
         evbuffer_prepend(input, early.data(), early.size());

@@ -160,8 +160,31 @@ void Worker::onConnectionClosed(TcpConnection* connection) {
   finishStopIfIdle();
 }
 
+WorkerSnapshot Worker::snapshot() const {
+  std::lock_guard lock(snapshot_mutex_);
+  return snapshot_;
+}
+
+void Worker::publish() {
+  WorkerSnapshot s;
+  s.counters = server_.counters();
+  const auto now = clock_.now();
+  server_.forEachAllocation([&](const turn::Allocation& a) {
+    ++s.allocations_active[static_cast<std::size_t>(a.five_tuple.transport)];
+    for (const auto& p : a.permissions) {
+      s.permissions_active += p.expires_at > now ? 1 : 0;
+    }
+    for (const auto& c : a.channels) {
+      s.channels_active += c.expires_at > now ? 1 : 0;
+    }
+  });
+  std::lock_guard lock(snapshot_mutex_);
+  snapshot_ = s;
+}
+
 void Worker::sweep() {
   server_.expireAllocations();
+  publish();
   const auto now = clock_.now();
   std::vector<TcpConnection*> idle;
   for (const auto& [raw, owned] : connections_) {

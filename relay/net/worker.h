@@ -1,6 +1,8 @@
 #pragma once
 
+#include <array>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -32,6 +34,15 @@ struct WorkerSockets {
   std::vector<ListenSocket> tls;
 };
 
+/// What a worker publishes for metrics, about once a second: copies, so
+/// readers never touch the worker's own state.
+struct WorkerSnapshot {
+  turn::ServerCounters counters;
+  std::array<std::uint64_t, 3> allocations_active{};  ///< by client transport
+  std::uint64_t permissions_active = 0;
+  std::uint64_t channels_active = 0;
+};
+
 /// A shared-nothing worker: its own thread, event loop, sockets, TURN state
 /// (allocations, relay sockets, counters) and connections. Other threads talk
 /// to it only through requestStop().
@@ -50,6 +61,8 @@ class Worker final : public ConnectionOwner {
 
   /// Valid after join().
   [[nodiscard]] const turn::ServerCounters& counters() const { return server_.counters(); }
+  /// Thread-safe: the figures the worker last published (at most ~1 s old).
+  [[nodiscard]] WorkerSnapshot snapshot() const;
   [[nodiscard]] unsigned index() const { return index_; }
 
   void onConnectionClosed(TcpConnection* connection) override;
@@ -58,6 +71,7 @@ class Worker final : public ConnectionOwner {
   void beginStop();
   void finishStopIfIdle();
   void sweep();
+  void publish();
   void accept(int fd, const stun::TransportAddress& peer, const stun::TransportAddress& local,
               turn::Transport transport);
 
@@ -77,6 +91,8 @@ class Worker final : public ConnectionOwner {
   std::unordered_map<TcpConnection*, std::unique_ptr<TcpConnection>> connections_;
   std::unordered_map<turn::FiveTuple, TcpConnection*, turn::FiveTupleHash> by_five_tuple_;
   bool stopping_ = false;
+  mutable std::mutex snapshot_mutex_;
+  WorkerSnapshot snapshot_;  // guarded by snapshot_mutex_
   std::thread thread_;
 };
 

@@ -12,6 +12,7 @@
 #include "relay/stun/transport_address.h"
 #include "relay/turn/five_tuple.h"
 #include "relay/turn/relay_network.h"
+#include "relay/turn/server_counters.h"
 #include "relay/turn/token_bucket.h"
 
 namespace turnpike::turn {
@@ -34,14 +35,6 @@ struct ChannelBinding {
   std::uint16_t channel = 0;
   stun::TransportAddress peer;
   Clock::TimePoint expires_at;
-};
-
-/// Bytes and packets relayed by one allocation, each way.
-struct TrafficCounters {
-  std::uint64_t bytes_to_peer = 0;
-  std::uint64_t packets_to_peer = 0;
-  std::uint64_t bytes_from_peer = 0;
-  std::uint64_t packets_from_peer = 0;
 };
 
 /// A relayed transport address and the socket behind it.

@@ -23,8 +23,9 @@ bool withinBandwidth(Allocation& a, std::size_t bytes, TurnCore& core, Clock::Ti
 void countToPeer(Allocation& a, std::size_t bytes, TurnCore& core) {
   a.traffic.bytes_to_peer += bytes;
   ++a.traffic.packets_to_peer;
-  core.counters.bytes_to_peer += bytes;
-  ++core.counters.packets_to_peer;
+  auto& total = core.counters.relayed[static_cast<std::size_t>(a.five_tuple.transport)];
+  total.bytes_to_peer += bytes;
+  ++total.packets_to_peer;
 }
 
 }  // namespace
@@ -130,8 +131,9 @@ void handlePeerData(RelaySocketId socket, const stun::TransportAddress& peer,
   core.network.sendToClient(a->five_tuple, out);
   a->traffic.bytes_from_peer += data.size();
   ++a->traffic.packets_from_peer;
-  core.counters.bytes_from_peer += data.size();
-  ++core.counters.packets_from_peer;
+  auto& total = core.counters.relayed[static_cast<std::size_t>(a->five_tuple.transport)];
+  total.bytes_from_peer += data.size();
+  ++total.packets_from_peer;
 }
 
 }  // namespace turnpike::turn

@@ -1,12 +1,33 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
+
+#include "relay/turn/transport.h"
 
 namespace turnpike::turn {
 
+/// Bytes and packets relayed, each way (payload bytes, headers excluded).
+struct TrafficCounters {
+  std::uint64_t bytes_to_peer = 0;
+  std::uint64_t packets_to_peer = 0;
+  std::uint64_t bytes_from_peer = 0;
+  std::uint64_t packets_from_peer = 0;
+  TrafficCounters& operator+=(const TrafficCounters& o);
+};
+
+/// Allocation lifetimes, in fixed buckets (seconds; the last is +Inf).
+struct DurationHistogram {
+  static constexpr std::array<double, 7> kBounds = {10, 60, 300, 600, 1800, 3600, 7200};
+  std::array<std::uint64_t, kBounds.size() + 1> counts{};
+  double sum_seconds = 0;
+  void observe(double seconds);
+  DurationHistogram& operator+=(const DurationHistogram& o);
+};
+
 /// What one worker's TurnServer has seen. Plain counters owned by the worker
-/// thread; read by other threads only after the worker stops (live metrics
-/// will fold them at scrape time).
+/// thread; other threads read copies the worker publishes (Worker::snapshot)
+/// or the counters themselves after the worker stopped.
 struct ServerCounters {
   std::uint64_t requests = 0;
   std::uint64_t indications = 0;
@@ -31,10 +52,26 @@ struct ServerCounters {
   // Allocations and relayed traffic.
   std::uint64_t allocations_created = 0;
   std::uint64_t allocations_deleted = 0;
-  std::uint64_t bytes_to_peer = 0;
-  std::uint64_t packets_to_peer = 0;
-  std::uint64_t bytes_from_peer = 0;
-  std::uint64_t packets_from_peer = 0;
+  std::array<TrafficCounters, 3> relayed{};  ///< by client transport (Transport index)
+  DurationHistogram allocation_durations;
+  /// Requests by method (kMethods order) and client transport, and error
+  /// responses by method and code (kErrorCodes order, the last is "other").
+  static constexpr std::array<std::uint16_t, 8> kMethods = {0x001, 0x003, 0x004, 0x008,
+                                                            0x009, 0x00A, 0x00B, 0};
+  static constexpr std::array<std::uint16_t, 16> kErrorCodes = {
+      300, 400, 401, 403, 420, 437, 438, 440, 441, 442, 443, 446, 447, 486, 508, 0};
+  std::array<std::array<std::uint64_t, 3>, kMethods.size()> requests_by_method{};
+  std::array<std::array<std::uint64_t, kErrorCodes.size()>, kMethods.size()> errors_by_code{};
+  static std::size_t methodIndex(std::uint16_t method);
+  static std::size_t errorIndex(std::uint16_t code);
+
+  [[nodiscard]] TrafficCounters relayedTotal() const {
+    TrafficCounters t;
+    for (const auto& r : relayed) {
+      t += r;
+    }
+    return t;
+  }
 
   ServerCounters& operator+=(const ServerCounters& o);
 };

@@ -35,7 +35,52 @@ void TurnCore::deleteAllocation(Allocation& allocation, DeletionReason reason) {
   }
   quotas.release(owned->user_id);
   ++counters.allocations_deleted;
+  counters.allocation_durations.observe(
+      std::chrono::duration<double>(clock.now() - owned->created_at).count());
   observer.onAllocationDeleted(*owned, reason);
+}
+
+TrafficCounters& TrafficCounters::operator+=(const TrafficCounters& o) {
+  bytes_to_peer += o.bytes_to_peer;
+  packets_to_peer += o.packets_to_peer;
+  bytes_from_peer += o.bytes_from_peer;
+  packets_from_peer += o.packets_from_peer;
+  return *this;
+}
+
+void DurationHistogram::observe(double seconds) {
+  std::size_t i = 0;
+  while (i < kBounds.size() && seconds > kBounds[i]) {
+    ++i;
+  }
+  ++counts[i];
+  sum_seconds += seconds;
+}
+
+DurationHistogram& DurationHistogram::operator+=(const DurationHistogram& o) {
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    counts[i] += o.counts[i];
+  }
+  sum_seconds += o.sum_seconds;
+  return *this;
+}
+
+std::size_t ServerCounters::methodIndex(std::uint16_t method) {
+  for (std::size_t i = 0; i + 1 < kMethods.size(); ++i) {
+    if (kMethods[i] == method) {
+      return i;
+    }
+  }
+  return kMethods.size() - 1;
+}
+
+std::size_t ServerCounters::errorIndex(std::uint16_t code) {
+  for (std::size_t i = 0; i + 1 < kErrorCodes.size(); ++i) {
+    if (kErrorCodes[i] == code) {
+      return i;
+    }
+  }
+  return kErrorCodes.size() - 1;
 }
 
 ServerCounters& ServerCounters::operator+=(const ServerCounters& o) {
@@ -59,10 +104,18 @@ ServerCounters& ServerCounters::operator+=(const ServerCounters& o) {
   auth_quota += o.auth_quota;
   allocations_created += o.allocations_created;
   allocations_deleted += o.allocations_deleted;
-  bytes_to_peer += o.bytes_to_peer;
-  packets_to_peer += o.packets_to_peer;
-  bytes_from_peer += o.bytes_from_peer;
-  packets_from_peer += o.packets_from_peer;
+  for (std::size_t i = 0; i < relayed.size(); ++i) {
+    relayed[i] += o.relayed[i];
+  }
+  allocation_durations += o.allocation_durations;
+  for (std::size_t m = 0; m < kMethods.size(); ++m) {
+    for (std::size_t t = 0; t < 3; ++t) {
+      requests_by_method[m][t] += o.requests_by_method[m][t];
+    }
+    for (std::size_t e = 0; e < kErrorCodes.size(); ++e) {
+      errors_by_code[m][e] += o.errors_by_code[m][e];
+    }
+  }
   return *this;
 }
 

@@ -132,6 +132,8 @@ Outcome TurnServer::handleStun(std::span<const std::uint8_t> bytes, const FiveTu
   switch (message.messageClass()) {
     case stun::MessageClass::Request:
       ++core_.counters.requests;
+      ++core_.counters.requests_by_method[ServerCounters::methodIndex(static_cast<std::uint16_t>(
+          message.method()))][static_cast<std::size_t>(five_tuple.transport)];
       return counted(handleRequest(RequestContext{message, five_tuple, out}), out);
     case stun::MessageClass::Indication:
       ++core_.counters.indications;
@@ -211,9 +213,21 @@ void TurnServer::countAuthFailure(auth::AuthFailure failure) {
 
 Outcome TurnServer::counted(Outcome outcome, std::span<const std::uint8_t> out) {
   if (outcome.kind == Outcome::Kind::Reply) {
-    const bool is_error =
-        stun::decodeMessageType(stun::readU16(out.data())).cls == stun::MessageClass::ErrorResponse;
+    const auto type = stun::decodeMessageType(stun::readU16(out.data()));
+    const bool is_error = type.cls == stun::MessageClass::ErrorResponse;
     ++(is_error ? core_.counters.error_responses : core_.counters.success_responses);
+    if (is_error) {
+      std::uint16_t code = 0;  // errors are rare: read the code back from what we built
+      if (const auto parsed = stun::MessageView::parse(out.first(outcome.size))) {
+        if (const auto attr = parsed.value().find(stun::AttributeType::ErrorCode)) {
+          if (const auto decoded = stun::decodeErrorCode(attr->value)) {
+            code = decoded.value().code;
+          }
+        }
+      }
+      ++core_.counters.errors_by_code[ServerCounters::methodIndex(
+          static_cast<std::uint16_t>(type.method))][ServerCounters::errorIndex(code)];
+    }
   }
   return outcome;
 }

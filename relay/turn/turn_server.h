@@ -46,11 +46,17 @@ class TurnServer {
   void countSlowReader() { ++core_.counters.slow_reader; }
   void countRefusedConnection() { ++core_.counters.connections_refused; }
   /// Bytes relayed over an RFC 6062 data connection, by direction.
-  void countTcpRelayed(bool to_peer, std::size_t bytes) {
-    (to_peer ? core_.counters.bytes_to_peer : core_.counters.bytes_from_peer) += bytes;
+  void countTcpRelayed(Transport client_transport, bool to_peer, std::size_t bytes) {
+    auto& t = core_.counters.relayed[static_cast<std::size_t>(client_transport)];
+    (to_peer ? t.bytes_to_peer : t.bytes_from_peer) += bytes;
+    ++(to_peer ? t.packets_to_peer : t.packets_from_peer);  // one read's worth: a TCP segment run
   }
 
   [[nodiscard]] const ServerCounters& counters() const { return core_.counters; }
+  template <typename F>
+  void forEachAllocation(F&& f) const {
+    core_.allocations.forEach(std::forward<F>(f));
+  }
   [[nodiscard]] std::size_t allocationCount() const { return core_.allocations.size(); }
 
  private:

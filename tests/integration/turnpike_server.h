@@ -28,7 +28,8 @@ class TurnpikeServer {
                           const std::string& listen_yaml = kLoopbackListen) {
     config_path_ = ::testing::TempDir() + "turnpike-" + std::to_string(::getpid()) + "-" +
                    std::to_string(counter_++) + ".yaml";
-    std::ofstream(config_path_) << listen_yaml << "relay:\n  workers: 2\n"
+    std::ofstream(config_path_) << listen_yaml << "metrics:\n  listen: \"127.0.0.1:0\"\n"
+                                << "relay:\n  workers: 2\n"
                                 << relay_yaml << "server:\n  shutdown_grace: 2s\n"
                                 << extra_yaml;
     process_ = std::make_unique<Subprocess>(
@@ -45,6 +46,9 @@ class TurnpikeServer {
     if (std::regex_search(out, m, std::regex("listening on tls 127\\.0\\.0\\.1:(\\d+)"))) {
       tls_port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
     }
+    if (std::regex_search(out, m, std::regex("metrics on http://127\\.0\\.0\\.1:(\\d+)"))) {
+      metrics_port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
+    }
   }
   ~TurnpikeServer() { std::remove(config_path_.c_str()); }
 
@@ -54,6 +58,7 @@ class TurnpikeServer {
   [[nodiscard]] std::uint16_t udpPort() const { return udp_port_; }
   [[nodiscard]] std::uint16_t tcpPort() const { return tcp_port_; }
   [[nodiscard]] std::uint16_t tlsPort() const { return tls_port_; }
+  [[nodiscard]] std::uint16_t metricsPort() const { return metrics_port_; }
   Subprocess& process() { return *process_; }
   /// Resident memory of the server process, in kB (0 if unreadable).
   [[nodiscard]] long rssKb() const {
@@ -74,6 +79,7 @@ class TurnpikeServer {
   std::uint16_t udp_port_ = 0;
   std::uint16_t tcp_port_ = 0;
   std::uint16_t tls_port_ = 0;
+  std::uint16_t metrics_port_ = 0;
 };
 
 }  // namespace turnpike::testing

@@ -123,8 +123,7 @@ TEST(ConfigLoader, ReportsEveryError) {
 }
 
 TEST(ConfigLoader, FeaturesNotBuiltYetAreRefused) {
-  for (const char* yaml :
-       {"metrics:\n  listen: 0.0.0.0:9641\n", "control:\n  listen: 127.0.0.1:8088\n"}) {
+  for (const char* yaml : {"control:\n  listen: 127.0.0.1:8088\n"}) {
     const auto r = loadConfig(yaml);
     ASSERT_FALSE(r.errors.empty()) << yaml;
     EXPECT_NE(r.errors.back().message.find("not supported yet"), std::string::npos) << yaml;
@@ -132,9 +131,9 @@ TEST(ConfigLoader, FeaturesNotBuiltYetAreRefused) {
 }
 
 TEST(ConfigLoader, GatedKeysStillValidateTheirValues) {
-  const auto r = loadConfig("metrics:\n  listen: \"0.0.0.0:70000\"\n");
+  const auto r = loadConfig("control:\n  listen: \"0.0.0.0:70000\"\n");
   ASSERT_EQ(r.errors.size(), 2U);
-  EXPECT_EQ(r.errors[0].toString(), "metrics.listen: line 2: port 70000 is out of range");
+  EXPECT_EQ(r.errors[0].toString(), "control.listen: line 2: port 70000 is out of range");
 }
 
 TEST(ConfigLoader, TurnKeys) {

@@ -68,8 +68,9 @@ TEST_F(Relay, SendAndDataIndicationsWithAPermission) {
   const auto payload = data.find(AttributeType::Data)->value;
   EXPECT_EQ(std::vector<std::uint8_t>(payload.begin(), payload.end()),
             (std::vector<std::uint8_t>{9, 8}));
-  EXPECT_EQ(server->counters().bytes_to_peer, 3U);
-  EXPECT_EQ(server->counters().bytes_from_peer, 2U);
+  EXPECT_EQ(server->counters().relayedTotal().bytes_to_peer, 3U);
+  EXPECT_EQ(server->counters().relayed[0].packets_to_peer, 1U);  // over UDP
+  EXPECT_EQ(server->counters().relayedTotal().bytes_from_peer, 2U);
 }
 
 TEST_F(Relay, PeerWithoutPermissionNeverReachesTheClient) {

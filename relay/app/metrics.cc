@@ -1,0 +1,234 @@
+#include "relay/app/metrics.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <string>
+
+namespace turnpike::app {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+constexpr std::array<turn::Transport, 3> kTransports = {turn::Transport::Udp, turn::Transport::Tcp,
+                                                        turn::Transport::Tls};
+
+// Method names for turnpike_stun_requests_total, in ServerCounters::kMethods order.
+constexpr std::array<const char*, 8> kMethodNames = {"binding",           "allocate",     "refresh",
+                                                     "create_permission", "channel_bind", "connect",
+                                                     "connection_bind",   "other"};
+
+MetricFamily family(const char* name, const char* help, MetricType type) {
+  MetricFamily f;
+  f.name = name;
+  f.help = help;
+  f.type = type;
+  return f;
+}
+
+void add(MetricFamily& f, double value, std::vector<ClientMetric::Label> labels = {}) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  if (f.type == MetricType::Counter) {
+    m.counter.value = value;
+  } else {
+    m.gauge.value = value;
+  }
+  f.metric.push_back(std::move(m));
+}
+
+std::string transportLabel(turn::Transport t) { return std::string(turn::transportName(t)); }
+
+// Process figures from /proc, as the Prometheus client conventions name them.
+void addProcessMetrics(std::vector<MetricFamily>& out,
+                       std::chrono::system_clock::time_point start) {
+  std::ifstream stat("/proc/self/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const auto close = text.rfind(')');
+  double cpu_seconds = 0;
+  double rss_bytes = 0;
+  if (close != std::string::npos) {
+    std::istringstream fields(text.substr(close + 2));
+    std::vector<std::string> f;
+    for (std::string s; fields >> s;) {
+      f.push_back(s);
+    }
+    const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+    if (f.size() > 21) {
+      cpu_seconds = (std::stod(f[11]) + std::stod(f[12])) / ticks;  // utime + stime
+      rss_bytes = std::stod(f[21]) * static_cast<double>(::sysconf(_SC_PAGESIZE));
+    }
+  }
+  std::size_t fds = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    ++fds;
+  }
+  auto cpu = family("process_cpu_seconds_total", "User and system CPU time of the process.",
+                    MetricType::Counter);
+  add(cpu, cpu_seconds);
+  auto rss =
+      family("process_resident_memory_bytes", "Resident memory of the process.", MetricType::Gauge);
+  add(rss, rss_bytes);
+  auto open_fds = family("process_open_fds", "Open file descriptors.", MetricType::Gauge);
+  add(open_fds, static_cast<double>(fds));
+  auto started =
+      family("process_start_time_seconds", "Start time, Unix seconds.", MetricType::Gauge);
+  add(started, std::chrono::duration<double>(start.time_since_epoch()).count());
+  for (auto* f : {&cpu, &rss, &open_fds, &started}) {
+    out.push_back(std::move(*f));
+  }
+}
+
+}  // namespace
+
+MetricsCollector::MetricsCollector(std::vector<const net::Worker*> workers,
+                                   const net::SharedState& shared)
+    : workers_(std::move(workers)), shared_(shared) {}
+
+std::vector<MetricFamily> MetricsCollector::Collect() const {
+  net::WorkerSnapshot total;
+  for (const net::Worker* w : workers_) {
+    const net::WorkerSnapshot s = w->snapshot();
+    total.counters += s.counters;
+    for (std::size_t i = 0; i < 3; ++i) {
+      total.allocations_active[i] += s.allocations_active[i];
+    }
+    total.permissions_active += s.permissions_active;
+    total.channels_active += s.channels_active;
+  }
+  const turn::ServerCounters& c = total.counters;
+  std::vector<MetricFamily> out;
+
+  auto bytes =
+      family("turnpike_relay_bytes_total",
+             "Payload bytes relayed, by direction and client transport.", MetricType::Counter);
+  auto packets = family("turnpike_relay_packets_total",
+                        "Datagrams (or TCP reads, for RFC 6062 data connections) relayed.",
+                        MetricType::Counter);
+  auto active = family("turnpike_allocations_active", "Allocations open now, by transport.",
+                       MetricType::Gauge);
+  auto requests = family("turnpike_stun_requests_total", "STUN requests, by method and transport.",
+                         MetricType::Counter);
+  for (const auto t : kTransports) {
+    const auto i = static_cast<std::size_t>(t);
+    const auto& r = c.relayed[i];
+    const std::string tl = transportLabel(t);
+    add(bytes, static_cast<double>(r.bytes_to_peer),
+        {{"direction", "client_to_peer"}, {"transport", tl}});
+    add(bytes, static_cast<double>(r.bytes_from_peer),
+        {{"direction", "peer_to_client"}, {"transport", tl}});
+    add(packets, static_cast<double>(r.packets_to_peer),
+        {{"direction", "client_to_peer"}, {"transport", tl}});
+    add(packets, static_cast<double>(r.packets_from_peer),
+        {{"direction", "peer_to_client"}, {"transport", tl}});
+    add(active, static_cast<double>(total.allocations_active[i]), {{"transport", tl}});
+    for (std::size_t m = 0; m < kMethodNames.size(); ++m) {
+      add(requests, static_cast<double>(c.requests_by_method[m][i]),
+          {{"method", kMethodNames[m]}, {"transport", tl}});
+    }
+  }
+  auto errors = family("turnpike_turn_errors_total", "Error responses, by method and code.",
+                       MetricType::Counter);
+  for (std::size_t m = 0; m < kMethodNames.size(); ++m) {
+    for (std::size_t e = 0; e < turn::ServerCounters::kErrorCodes.size(); ++e) {
+      const std::uint64_t n = c.errors_by_code[m][e];
+      if (n != 0) {
+        const std::uint16_t code = turn::ServerCounters::kErrorCodes[e];
+        add(errors, static_cast<double>(n),
+            {{"method", kMethodNames[m]}, {"code", code == 0 ? "other" : std::to_string(code)}});
+      }
+    }
+  }
+  // The 401/438 challenge is part of every allocation; anything else failed it.
+  const auto allocate = turn::ServerCounters::methodIndex(0x003);
+  std::uint64_t failed = 0;
+  for (std::size_t e = 0; e < turn::ServerCounters::kErrorCodes.size(); ++e) {
+    const std::uint16_t code = turn::ServerCounters::kErrorCodes[e];
+    if (code != 401 && code != 438) {
+      failed += c.errors_by_code[allocate][e];
+    }
+  }
+  auto allocations =
+      family("turnpike_allocations_total", "Allocate outcomes.", MetricType::Counter);
+  add(allocations, static_cast<double>(c.allocations_created), {{"result", "success"}});
+  add(allocations, static_cast<double>(failed), {{"result", "error"}});
+
+  MetricFamily duration = family("turnpike_allocation_duration_seconds",
+                                 "Lifetime of deleted allocations.", MetricType::Histogram);
+  {
+    ClientMetric m;
+    std::uint64_t cumulative = 0;
+    const auto& h = c.allocation_durations;
+    for (std::size_t i = 0; i < h.counts.size(); ++i) {
+      cumulative += h.counts[i];
+      ClientMetric::Bucket b;
+      b.cumulative_count = cumulative;
+      b.upper_bound = i < h.kBounds.size() ? h.kBounds[i] : std::numeric_limits<double>::infinity();
+      m.histogram.bucket.push_back(b);
+    }
+    m.histogram.sample_count = cumulative;
+    m.histogram.sample_sum = h.sum_seconds;
+    duration.metric.push_back(std::move(m));
+  }
+  auto permissions =
+      family("turnpike_permissions_active", "Permissions in force now.", MetricType::Gauge);
+  add(permissions, static_cast<double>(total.permissions_active));
+  auto channels =
+      family("turnpike_channels_active", "Channel bindings in force now.", MetricType::Gauge);
+  add(channels, static_cast<double>(total.channels_active));
+
+  auto auth = family("turnpike_auth_failures_total", "Authentication failures, by reason.",
+                     MetricType::Counter);
+  add(auth, static_cast<double>(c.auth_bad_integrity), {{"reason", "bad_integrity"}});
+  add(auth, static_cast<double>(c.auth_stale_nonce), {{"reason", "stale_nonce"}});
+  add(auth, static_cast<double>(c.auth_expired_username), {{"reason", "expired_username"}});
+  add(auth, static_cast<double>(c.auth_unknown_user), {{"reason", "unknown_user"}});
+  add(auth, static_cast<double>(c.auth_quota), {{"reason", "quota"}});
+
+  auto dropped =
+      family("turnpike_dropped_packets_total", "Packets dropped, by reason.", MetricType::Counter);
+  add(dropped, static_cast<double>(c.no_permission), {{"reason", "no_permission"}});
+  add(dropped, static_cast<double>(c.no_allocation), {{"reason", "no_allocation"}});
+  add(dropped, static_cast<double>(c.malformed), {{"reason", "malformed"}});
+  add(dropped, static_cast<double>(c.bandwidth_limit), {{"reason", "bandwidth_limit"}});
+  add(dropped, static_cast<double>(c.denied_peer), {{"reason", "denied_peer"}});
+  add(dropped, static_cast<double>(c.rate_limited), {{"reason", "rate_limited"}});
+  add(dropped, static_cast<double>(c.slow_reader), {{"reason", "slow_reader"}});
+
+  auto refused = family("turnpike_connections_refused_total",
+                        "TCP/TLS connections closed at once: over the per-source or total cap.",
+                        MetricType::Counter);
+  add(refused, static_cast<double>(c.connections_refused));
+  std::size_t in_use = 0;
+  std::size_t capacity = 0;
+  for (const auto& pool : shared_.port_pools) {
+    in_use += pool->inUse();
+    capacity += pool->capacity();
+  }
+  auto ports_in_use =
+      family("turnpike_relay_ports_in_use", "Relay ports held now.", MetricType::Gauge);
+  add(ports_in_use, static_cast<double>(in_use));
+  auto ports_total =
+      family("turnpike_relay_ports_total", "Relay ports configured.", MetricType::Gauge);
+  add(ports_total, static_cast<double>(capacity));
+  auto build =
+      family("turnpike_build_info", "Always 1; the version is the label.", MetricType::Gauge);
+  add(build, 1, {{"version", TURNPIKE_VERSION}});
+
+  for (auto* f :
+       {&bytes, &packets, &active, &requests, &errors, &allocations, &duration, &permissions,
+        &channels, &auth, &dropped, &refused, &ports_in_use, &ports_total, &build}) {
+    out.push_back(std::move(*f));
+  }
+  addProcessMetrics(out, started_);
+  return out;
+}
+
+}  // namespace turnpike::app

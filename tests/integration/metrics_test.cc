@@ -1,0 +1,96 @@
+// Prometheus metrics from the real binary while aioice relays through it:
+// the byte counters move while the allocation is open, and end at exactly
+// what the client sent and got back.
+
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <string>
+#include <thread>
+
+#include "tests/integration/interop_tools.h"
+#include "tests/integration/loopback_client.h"
+#include "tests/integration/turnpike_server.h"
+#include "tests/support/subprocess.h"
+
+namespace turnpike::testing {
+namespace {
+
+// GET /metrics over a plain socket: the text exposition, or "" on failure.
+std::string scrape(std::uint16_t port) {
+  LoopbackSocket http(SOCK_STREAM, port);
+  const std::string get = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  if (!http.connected() ||
+      !http.send({reinterpret_cast<const std::uint8_t*>(get.data()), get.size()})) {
+    return "";
+  }
+  std::string body;
+  while (auto chunk = http.receive(5000)) {
+    if (chunk->empty()) break;
+    body.append(chunk->begin(), chunk->end());
+  }
+  return body;
+}
+
+// The value of one sample, e.g.
+// `turnpike_relay_bytes_total{direction="client_to_peer",transport="udp"}`.
+double sample(const std::string& text, const std::string& series) {
+  const auto at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + series.size() + 2));
+}
+
+const std::string kToPeer =
+    R"(turnpike_relay_bytes_total{direction="client_to_peer",transport="udp"})";
+const std::string kFromPeer =
+    R"(turnpike_relay_bytes_total{direction="peer_to_client",transport="udp"})";
+
+TEST(Metrics, RelayBytesMoveLiveAndEndExact) {
+  TurnpikeServer server(kTurnTop, kTurnRelay);
+  ASSERT_TRUE(server.ready()) << server.process().output();
+  ASSERT_NE(server.metricsPort(), 0) << server.process().output();
+  const std::string before = scrape(server.metricsPort());
+  EXPECT_EQ(sample(before, kToPeer), 0) << before;
+  EXPECT_NE(before.find(R"(turnpike_build_info{version=")"), std::string::npos);
+
+  // 40 echoes, 100 ms apart: "aioice message 0".."aioice message 39" is
+  // 40 * 15 + 10 * 1 + 30 * 2 = 670 payload bytes each way.
+  const RestCredentials user = restCredentials("user-42");
+  Subprocess client({"/usr/bin/python3",
+                     std::string(TURNPIKE_SOURCE_DIR) + "/tests/interop/aioice_client.py",
+                     "127.0.0.1", std::to_string(server.udpPort()), user.username, user.password,
+                     "40", "udp", "", "0.1"});
+  ASSERT_TRUE(client.waitForOutput("relayed", std::chrono::seconds{15})) << client.output();
+  // While the allocation is open, the counter grows (workers publish each second).
+  double live = 0;
+  double active = 0;
+  for (int i = 0; i < 40 && client.running() && (live <= 0 || active != 1); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    const std::string text = scrape(server.metricsPort());
+    live = sample(text, kToPeer);
+    active = sample(text, R"(turnpike_allocations_active{transport="udp"})");
+  }
+  EXPECT_TRUE(client.running()) << "the client finished before the counters moved";
+  EXPECT_GT(live, 0);
+  EXPECT_LT(live, 670);
+  EXPECT_EQ(active, 1);
+  EXPECT_EQ(client.stop(0, std::chrono::seconds{20}), 0) << client.output();
+  double to_peer = 0;
+  double from_peer = 0;
+  for (int i = 0; i < 50 && (to_peer != 670 || from_peer != 670); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    const std::string text = scrape(server.metricsPort());
+    to_peer = sample(text, kToPeer);
+    from_peer = sample(text, kFromPeer);
+  }
+  EXPECT_EQ(to_peer, 670);
+  EXPECT_EQ(from_peer, 670);
+  const std::string after = scrape(server.metricsPort());
+  EXPECT_EQ(sample(after, R"(turnpike_allocations_total{result="success"})"), 1) << after;
+  EXPECT_GE(sample(after, R"(turnpike_stun_requests_total{method="allocate",transport="udp"})"),
+            2);  // the 401 round and the real one
+  EXPECT_EQ(sample(after, R"(turnpike_turn_errors_total{method="allocate",code="401"})"), 1);
+}
+
+}  // namespace
+}  // namespace turnpike::testing
