@@ -107,6 +107,21 @@ struct LogConfig {
   LogFormat format = LogFormat::Text;
 };
 
+/// Health and admin HTTP endpoints.
+struct ControlConfig {
+  std::optional<Endpoint> listen = Endpoint{"127.0.0.1", 8088, false};
+  /// Bearer token for /admin/*; empty: the admin endpoints are off.
+  std::string admin_token;
+};
+
+/// Draining before maintenance (SIGUSR1 or POST /admin/drain).
+struct DrainConfig {
+  /// Where new Allocates are sent (300 Try Alternate); empty: 403.
+  std::vector<Endpoint> alternate_servers;
+  /// The process exits when the last allocation is gone, or after this.
+  Duration deadline{std::chrono::minutes{10}};
+};
+
 /// The whole validated configuration. Built once at start-up (and later on
 /// reload) and handed to components by const reference; never mutated.
 struct Config {
@@ -119,7 +134,8 @@ struct Config {
   TlsConfig tls;
   /// Prometheus exposition at http://metrics_listen/metrics.
   std::optional<Endpoint> metrics_listen = Endpoint{"0.0.0.0", 9641, false};
-  std::optional<Endpoint> control_listen;
+  ControlConfig control;
+  DrainConfig drain;
   LogConfig log;
 };
 

@@ -8,15 +8,6 @@
 namespace turnpike::conf {
 namespace {
 
-// Keys that exist in the schema (and are validated) but whose feature is not
-// built yet. Setting one is an error, never silently ignored.
-void notSupportedYet(YamlReader& r, const YAML::Node& node, const std::string& path,
-                     std::string_view arrives_with) {
-  r.error(node, path, "not supported yet (" + std::string(arrives_with) + ")");
-}
-
-constexpr std::string_view kWithOps = "arrives with the admin API";
-
 void readSocketBuffers(YamlReader& r, const YAML::Node& node, const std::string& path,
                        SocketBuffers& out) {
   std::uint64_t v = 0;
@@ -298,7 +289,7 @@ void readLog(YamlReader& r, const YAML::Node& node, const std::string& path, Log
 }
 
 void readListenOnly(YamlReader& r, const YAML::Node& node, const std::string& path,
-                    std::optional<Endpoint>& out, bool built) {
+                    std::optional<Endpoint>& out) {
   r.map(node, path,
         {
             {"listen",
@@ -307,10 +298,37 @@ void readListenOnly(YamlReader& r, const YAML::Node& node, const std::string& pa
                if (r.endpoint(n, p, e)) {
                  out = e;
                }
-               if (!built) {
-                 notSupportedYet(r, n, p, kWithOps);
+             }},
+        });
+}
+
+void readControl(YamlReader& r, const YAML::Node& node, const std::string& path,
+                 ControlConfig& out) {
+  r.map(node, path,
+        {
+            {"listen",
+             [&](auto& n, auto& p) {
+               Endpoint e;
+               if (r.endpoint(n, p, e)) {
+                 out.listen = e;
                }
              }},
+            {"admin_token",
+             [&](auto& n, auto& p) {
+               if (r.string(n, p, out.admin_token) && !out.admin_token.empty() &&
+                   out.admin_token.size() < 16) {
+                 r.error(n, p, "must be at least 16 characters");
+               }
+             }},
+        });
+}
+
+void readDrain(YamlReader& r, const YAML::Node& node, const std::string& path, DrainConfig& out) {
+  r.map(node, path,
+        {
+            {"alternate_servers",
+             [&](auto& n, auto& p) { r.endpointList(n, p, out.alternate_servers); }},
+            {"deadline", [&](auto& n, auto& p) { r.duration(n, p, out.deadline); }},
         });
 }
 
@@ -331,9 +349,9 @@ void readRoot(YamlReader& r, const YAML::Node& root, Config& config) {
             {"relay", [&](auto& n, auto& p) { readRelay(r, n, p, config.relay); }},
             {"tls", [&](auto& n, auto& p) { readTls(r, n, p, config.tls); }},
             {"metrics",
-             [&](auto& n, auto& p) { readListenOnly(r, n, p, config.metrics_listen, true); }},
-            {"control",
-             [&](auto& n, auto& p) { readListenOnly(r, n, p, config.control_listen, false); }},
+             [&](auto& n, auto& p) { readListenOnly(r, n, p, config.metrics_listen); }},
+            {"control", [&](auto& n, auto& p) { readControl(r, n, p, config.control); }},
+            {"drain", [&](auto& n, auto& p) { readDrain(r, n, p, config.drain); }},
             {"log", [&](auto& n, auto& p) { readLog(r, n, p, config.log); }},
         });
   if (config.listen.udp.empty() && config.listen.tcp.empty()) {

@@ -5,12 +5,15 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <memory>
 #include <vector>
 
 #include <prometheus/exposer.h>
 
+#include "relay/app/control_server.h"
 #include "relay/app/metrics.h"
 #include "relay/app/turn_setup.h"
 #include "relay/base/clock.h"
@@ -73,7 +76,50 @@ struct StopSignal {
   event_base* base = nullptr;
   net::TlsContext* tls = nullptr;
   int received = 0;
+  // Draining (SIGUSR1 or POST /admin/drain).
+  std::atomic<bool>* draining = nullptr;
+  const turn::QuotaLedger* allocations = nullptr;  ///< live count, all workers
+  std::chrono::seconds deadline{600};
+  std::chrono::steady_clock::time_point drain_until;
+  event* drain_timer = nullptr;
+  event* drain_request = nullptr;  ///< activated from the control thread
 };
+
+// Once a second while draining: leave when no allocation is left or the
+// deadline passed; the usual stop path then closes everything.
+void checkDrained(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
+  auto* stop = static_cast<StopSignal*>(arg);
+  const std::uint32_t open = stop->allocations->total();
+  const bool late = std::chrono::steady_clock::now() >= stop->drain_until;
+  if (open == 0 || late) {
+    if (open == 0) {
+      spdlog::info("drained: no allocation left");
+    } else {
+      spdlog::warn("drain deadline reached with {} allocations open", open);
+    }
+    stop->received = SIGUSR1;
+    event_base_loopbreak(stop->base);
+    return;
+  }
+  const timeval second{1, 0};
+  evtimer_add(stop->drain_timer, &second);
+}
+
+void beginDrain(StopSignal* stop) {
+  if (stop->draining->exchange(true)) {
+    return;
+  }
+  spdlog::warn(
+      "draining: new allocations are turned away; open ones keep relaying; exiting when the "
+      "last one is gone or in {}s",
+      stop->deadline.count());
+  stop->drain_until = std::chrono::steady_clock::now() + stop->deadline;
+  checkDrained(-1, 0, stop);
+}
+
+void onDrainRequested(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
+  beginDrain(static_cast<StopSignal*>(arg));
+}
 
 // SIGHUP re-reads the TLS certificate and key (the rest of the configuration
 // is not reloaded yet). Connections keep the certificate they started with.
@@ -94,6 +140,10 @@ void onSignal(evutil_socket_t signal_number, short /*what*/, void* arg) {
   auto* stop = static_cast<StopSignal*>(arg);
   if (signal_number == SIGHUP) {
     reloadCertificate(stop->tls);
+    return;
+  }
+  if (signal_number == SIGUSR1) {
+    beginDrain(stop);
     return;
   }
   stop->received = static_cast<int>(signal_number);
@@ -171,7 +221,7 @@ int runServer(const conf::Config& config) {
   // Workers never take signals: the main thread handles them all.
   sigset_t blocked;
   sigemptyset(&blocked);
-  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGPIPE}) {
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGPIPE}) {
     sigaddset(&blocked, s);
   }
   pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
@@ -184,8 +234,33 @@ int runServer(const conf::Config& config) {
   StopSignal stop;
   stop.base = event_base_new();
   stop.tls = shared->tls.get();
+  stop.draining = shared->draining.get();
+  stop.allocations = shared->quotas.get();
+  stop.deadline = std::chrono::duration_cast<std::chrono::seconds>(config.drain.deadline);
+  stop.drain_timer = evtimer_new(stop.base, &checkDrained, &stop);
+  stop.drain_request = event_new(stop.base, -1, 0, &onDrainRequested, &stop);
+  std::unique_ptr<ControlServer> control;
+  if (config.control.listen) {
+    std::string error;
+    control =
+        ControlServer::start(config.control,
+                             {.draining = [&stop] { return stop.draining->load(); },
+                              .drain = [&stop] { event_active(stop.drain_request, EV_READ, 0); }},
+                             error);
+    if (!control) {
+      spdlog::critical("control.listen: {}", error);
+      for (auto& w : workers) {
+        w->requestStop();
+      }
+      return 1;
+    }
+    spdlog::info("control on http://{}:{} (/healthz, /readyz{})", config.control.listen->ip,
+                 control->port(),
+                 config.control.admin_token.empty() ? "; admin endpoints off: no admin_token"
+                                                    : ", /admin/drain");
+  }
   std::vector<event*> signal_events;
-  for (int s : {SIGTERM, SIGINT, SIGHUP}) {
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
     event* e = evsignal_new(stop.base, s, &onSignal, &stop);
     evsignal_add(e, nullptr);
     signal_events.push_back(e);
@@ -211,9 +286,12 @@ int runServer(const conf::Config& config) {
       total.denied_peer, total.rate_limited, total.allocations_created,
       total.relayedTotal().bytes_to_peer, total.relayedTotal().packets_to_peer,
       total.relayedTotal().bytes_from_peer, total.relayedTotal().packets_from_peer);
+  control.reset();
   for (event* e : signal_events) {
     event_free(e);
   }
+  event_free(stop.drain_timer);
+  event_free(stop.drain_request);
   event_base_free(stop.base);
   return 0;
 }

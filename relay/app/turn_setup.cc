@@ -74,6 +74,11 @@ std::optional<net::SharedState> buildSharedState(const conf::Config& config, con
   s.settings.allocation_bandwidth = config.limits.allocation_bytes_per_second;
   s.settings.unauthenticated_rate = config.limits.unauthenticated_per_second;
   s.settings.rfc5766_channel_numbers = config.relay.rfc5766_channel_numbers;
+  for (const auto& alternate : config.drain.alternate_servers) {
+    if (auto address = stun::TransportAddress::parse(alternate.toString())) {
+      s.settings.alternate_servers.push_back(*address);
+    }
+  }
 
   std::vector<std::shared_ptr<const auth::CredentialProvider>> providers;
   if (!config.auth.static_users.empty()) {

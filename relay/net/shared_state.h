@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -27,6 +28,8 @@ struct SharedState {
   std::unique_ptr<TlsContext> tls;  ///< null when nothing listens on TLS
   std::unique_ptr<ConnectionLedger> connections;
   std::unique_ptr<turn::PeerConnections> peer_connections;  ///< RFC 6062
+  /// Set by SIGUSR1 or POST /admin/drain; read by every worker's Allocate.
+  std::unique_ptr<std::atomic<bool>> draining = std::make_unique<std::atomic<bool>>(false);
 };
 
 }  // namespace turnpike::net

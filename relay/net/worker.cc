@@ -25,6 +25,7 @@ Worker::Worker(unsigned index, const conf::Config& config, const Clock& clock, S
       server_(core_),
       sockets_(std::move(sockets)) {
   core_.peer_connections = shared.peer_connections.get();
+  core_.draining = shared.draining.get();
 }
 
 Worker::~Worker() {

@@ -180,6 +180,25 @@ std::optional<std::pair<std::uint16_t, RelaySocketId>> openRelay(const Request& 
   return opened;
 }
 
+// Draining: RFC 8489 §10 300 Try Alternate with ALTERNATE-SERVER (one of the
+// client's family when there is one), or 403 when no alternate is configured.
+Outcome turnAway(const RequestContext& ctx, const auth::AuthResult& auth, TurnCore& core) {
+  const auto& alternates = core.settings.alternate_servers;
+  if (alternates.empty()) {
+    return errorResponse(ctx, core.settings.software, ec::kForbidden, &auth);
+  }
+  const auto same_family =
+      std::find_if(alternates.begin(), alternates.end(),
+                   [&](const auto& a) { return a.family == ctx.source().family; });
+  stun::MessageBuilder b(ctx.response_buffer,
+                         {ctx.request.method(), stun::MessageClass::ErrorResponse},
+                         ctx.request.transactionId(), ctx.request.magicCookie());
+  b.addErrorCode(ec::kTryAlternate, stun::defaultReason(ec::kTryAlternate));
+  b.addAddress(AttributeType::AlternateServer,
+               same_family != alternates.end() ? *same_family : alternates.front());
+  return seal(b, ctx, core.settings.software, &auth);
+}
+
 }  // namespace
 
 Outcome handleAllocate(const RequestContext& ctx, const auth::AuthResult& auth, TurnCore& core) {
@@ -191,6 +210,9 @@ Outcome handleAllocate(const RequestContext& ctx, const auth::AuthResult& auth, 
       return successFor(ctx, auth, *existing, core);
     }
     return errorResponse(ctx, software, ec::kAllocationMismatch, &auth);
+  }
+  if (core.draining != nullptr && core.draining->load(std::memory_order_relaxed)) {
+    return turnAway(ctx, auth, core);
   }
   Request r;
   if (const std::uint16_t error = parseRequest(ctx, core, r); error != 0) {

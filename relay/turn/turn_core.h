@@ -7,6 +7,8 @@
 #include "relay/base/clock.h"
 #include "relay/turn/allocation_observer.h"
 #include "relay/turn/allocation_table.h"
+#include <atomic>
+
 #include "relay/turn/peer_connections.h"
 #include "relay/turn/peer_policy.h"
 #include "relay/turn/quota_ledger.h"
@@ -48,6 +50,8 @@ struct TurnCore {
   std::vector<RelayEndpoint> relays;
   AllocationObserver& observer;
 
+  /// Set by the process while it drains: new allocations are turned away.
+  const std::atomic<bool>* draining = nullptr;
   /// RFC 6062 peer connections, shared by the workers; null: no TCP relays.
   PeerConnections* peer_connections = nullptr;
   /// Connections waiting for a ConnectionBind: (deadline, id, allocation).

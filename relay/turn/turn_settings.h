@@ -27,6 +27,8 @@ struct TurnSettings {
   std::uint32_t unauthenticated_rate = 10;  ///< error responses per second per source IP
   /// Accept ChannelBind for 0x5000..0x7FFF too, as RFC 5766 did.
   bool rfc5766_channel_numbers = false;
+  /// While draining, new Allocates are sent here (300 Try Alternate).
+  std::vector<stun::TransportAddress> alternate_servers;
 };
 
 }  // namespace turnpike::turn

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace turnpike::testing {
@@ -65,5 +66,34 @@ class LoopbackSocket {
   int fd_ = -1;
   bool connected_ = false;
 };
+
+/// One HTTP/1.0 request to 127.0.0.1:`port`: the status code and the body
+/// (status 0 when nothing came back).
+struct HttpReply {
+  int status = 0;
+  std::string body;
+};
+inline HttpReply httpRequest(std::uint16_t port, const std::string& method, const std::string& path,
+                             const std::string& headers = "") {
+  LoopbackSocket http(SOCK_STREAM, port);
+  const std::string request =
+      method + " " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n" + headers + "\r\n";
+  HttpReply reply;
+  if (!http.connected() ||
+      !http.send({reinterpret_cast<const std::uint8_t*>(request.data()), request.size()})) {
+    return reply;
+  }
+  std::string text;
+  while (auto chunk = http.receive(5000)) {
+    if (chunk->empty()) break;
+    text.append(chunk->begin(), chunk->end());
+  }
+  if (text.rfind("HTTP/1.", 0) == 0 && text.size() > 12) {
+    reply.status = std::stoi(text.substr(9, 3));
+  }
+  const auto body = text.find("\r\n\r\n");
+  reply.body = body == std::string::npos ? "" : text.substr(body + 4);
+  return reply;
+}
 
 }  // namespace turnpike::testing

@@ -16,21 +16,8 @@
 namespace turnpike::testing {
 namespace {
 
-// GET /metrics over a plain socket: the text exposition, or "" on failure.
-std::string scrape(std::uint16_t port) {
-  LoopbackSocket http(SOCK_STREAM, port);
-  const std::string get = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-  if (!http.connected() ||
-      !http.send({reinterpret_cast<const std::uint8_t*>(get.data()), get.size()})) {
-    return "";
-  }
-  std::string body;
-  while (auto chunk = http.receive(5000)) {
-    if (chunk->empty()) break;
-    body.append(chunk->begin(), chunk->end());
-  }
-  return body;
-}
+// The text exposition, or "" on failure.
+std::string scrape(std::uint16_t port) { return "\n" + httpRequest(port, "GET", "/metrics").body; }
 
 // The value of one sample, e.g.
 // `turnpike_relay_bytes_total{direction="client_to_peer",transport="udp"}`.

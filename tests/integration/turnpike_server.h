@@ -18,6 +18,7 @@ namespace turnpike::testing {
 /// The real turnpike binary on loopback port 0, its ports read from its log.
 class TurnpikeServer {
  public:
+  static inline const std::string kLoopbackControl = "control:\n  listen: \"127.0.0.1:0\"\n";
   static inline const std::string kLoopbackListen =
       "listen:\n  udp: [\"127.0.0.1:0\"]\n  tcp: [\"127.0.0.1:0\"]\n  tls: [\"127.0.0.1:0\"]\n";
 
@@ -25,11 +26,12 @@ class TurnpikeServer {
   /// start a new top-level key); `relay_yaml` goes inside relay:; `listen_yaml`
   /// replaces the listen: section (one loopback port 0 per transport).
   explicit TurnpikeServer(const std::string& extra_yaml = "", const std::string& relay_yaml = "",
-                          const std::string& listen_yaml = kLoopbackListen) {
+                          const std::string& listen_yaml = kLoopbackListen,
+                          const std::string& control_yaml = kLoopbackControl) {
     config_path_ = ::testing::TempDir() + "turnpike-" + std::to_string(::getpid()) + "-" +
                    std::to_string(counter_++) + ".yaml";
     std::ofstream(config_path_) << listen_yaml << "metrics:\n  listen: \"127.0.0.1:0\"\n"
-                                << "relay:\n  workers: 2\n"
+                                << control_yaml << "relay:\n  workers: 2\n"
                                 << relay_yaml << "server:\n  shutdown_grace: 2s\n"
                                 << extra_yaml;
     process_ = std::make_unique<Subprocess>(
@@ -49,6 +51,9 @@ class TurnpikeServer {
     if (std::regex_search(out, m, std::regex("metrics on http://127\\.0\\.0\\.1:(\\d+)"))) {
       metrics_port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
     }
+    if (std::regex_search(out, m, std::regex("control on http://127\\.0\\.0\\.1:(\\d+)"))) {
+      control_port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
+    }
   }
   ~TurnpikeServer() { std::remove(config_path_.c_str()); }
 
@@ -59,6 +64,7 @@ class TurnpikeServer {
   [[nodiscard]] std::uint16_t tcpPort() const { return tcp_port_; }
   [[nodiscard]] std::uint16_t tlsPort() const { return tls_port_; }
   [[nodiscard]] std::uint16_t metricsPort() const { return metrics_port_; }
+  [[nodiscard]] std::uint16_t controlPort() const { return control_port_; }
   Subprocess& process() { return *process_; }
   /// Resident memory of the server process, in kB (0 if unreadable).
   [[nodiscard]] long rssKb() const {
@@ -80,6 +86,7 @@ class TurnpikeServer {
   std::uint16_t tcp_port_ = 0;
   std::uint16_t tls_port_ = 0;
   std::uint16_t metrics_port_ = 0;
+  std::uint16_t control_port_ = 0;
 };
 
 }  // namespace turnpike::testing

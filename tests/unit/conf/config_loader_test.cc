@@ -122,18 +122,18 @@ TEST(ConfigLoader, ReportsEveryError) {
   EXPECT_EQ(r.errors[2].path, "log.format");
 }
 
-TEST(ConfigLoader, FeaturesNotBuiltYetAreRefused) {
-  for (const char* yaml : {"control:\n  listen: 127.0.0.1:8088\n"}) {
-    const auto r = loadConfig(yaml);
-    ASSERT_FALSE(r.errors.empty()) << yaml;
-    EXPECT_NE(r.errors.back().message.find("not supported yet"), std::string::npos) << yaml;
-  }
-}
-
-TEST(ConfigLoader, GatedKeysStillValidateTheirValues) {
-  const auto r = loadConfig("control:\n  listen: \"0.0.0.0:70000\"\n");
-  ASSERT_EQ(r.errors.size(), 2U);
-  EXPECT_EQ(r.errors[0].toString(), "control.listen: line 2: port 70000 is out of range");
+TEST(ConfigLoader, ControlAndDrainKeys) {
+  const auto r = loadConfig(
+      "control:\n  listen: 127.0.0.1:0\n  admin_token: 0123456789abcdef\n"
+      "drain:\n  alternate_servers: [\"192.0.2.9:3478\"]\n  deadline: 30s\n");
+  ASSERT_TRUE(r.config.has_value()) << r.errors.front().toString();
+  EXPECT_EQ(r.config->control.admin_token, "0123456789abcdef");
+  EXPECT_EQ(r.config->drain.alternate_servers.front().toString(), "192.0.2.9:3478");
+  EXPECT_EQ(r.config->drain.deadline, std::chrono::seconds{30});
+  EXPECT_EQ(onlyError(loadConfig("control:\n  listen: \"0.0.0.0:70000\"\n")),
+            "control.listen: line 2: port 70000 is out of range");
+  EXPECT_EQ(onlyError(loadConfig("control:\n  admin_token: short\n")),
+            "control.admin_token: line 2: must be at least 16 characters");
 }
 
 TEST(ConfigLoader, TurnKeys) {

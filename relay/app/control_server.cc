@@ -1,0 +1,130 @@
+#include "relay/app/control_server.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <sys/socket.h>
+
+#include <nlohmann/json.hpp>
+#include <string_view>
+
+namespace turnpike::app {
+namespace {
+
+void reply(evhttp_request* request, int status, const nlohmann::json& body) {
+  evkeyvalq* headers = evhttp_request_get_output_headers(request);
+  evhttp_add_header(headers, "Content-Type", "application/json");
+  if (status == 401) {
+    evhttp_add_header(headers, "WWW-Authenticate", "Bearer");
+  }
+  evbuffer* out = evbuffer_new();
+  const std::string text = body.dump() + "\n";
+  evbuffer_add(out, text.data(), text.size());
+  evhttp_send_reply(request, status, nullptr, out);
+  evbuffer_free(out);
+}
+
+// Constant time in the token's length: a wrong guess says nothing about how
+// close it was.
+bool sameToken(std::string_view given, std::string_view expected) {
+  return given.size() == expected.size() &&
+         CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
+}
+
+}  // namespace
+
+std::unique_ptr<ControlServer> ControlServer::start(const conf::ControlConfig& config, Hooks hooks,
+                                                    std::string& error) {
+  std::unique_ptr<ControlServer> s(new ControlServer(config.admin_token, std::move(hooks)));
+  s->base_ = event_base_new();
+  s->http_ = evhttp_new(s->base_);
+  evhttp_set_allowed_methods(s->http_, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+  evhttp_set_max_body_size(s->http_, ssize_t{64} * 1024);
+  evhttp_set_timeout(s->http_, 10);
+  evhttp_set_gencb(s->http_, &ControlServer::onRequest, s.get());
+  const auto& listen = *config.listen;
+  evhttp_bound_socket* bound =
+      evhttp_bind_socket_with_handle(s->http_, listen.ip.c_str(), listen.port);
+  if (bound == nullptr) {
+    error = "cannot listen on " + listen.toString();
+    evhttp_free(s->http_);
+    event_base_free(s->base_);
+    s->http_ = nullptr;
+    s->base_ = nullptr;
+    return nullptr;
+  }
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  ::getsockname(evhttp_bound_socket_get_fd(bound), reinterpret_cast<sockaddr*>(&ss), &len);
+  s->port_ = ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
+                                            : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  s->thread_ = std::thread([base = s->base_] { event_base_dispatch(base); });
+  return s;
+}
+
+ControlServer::~ControlServer() {
+  if (base_ != nullptr) {
+    event_base_loopbreak(base_);
+  }
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+  if (http_ != nullptr) {
+    evhttp_free(http_);
+  }
+  if (base_ != nullptr) {
+    event_base_free(base_);
+  }
+}
+
+void ControlServer::onRequest(evhttp_request* request, void* self) {
+  static_cast<ControlServer*>(self)->handle(request);
+}
+
+void ControlServer::handle(evhttp_request* request) {
+  const std::string_view path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(request));
+  const bool get = evhttp_request_get_command(request) == EVHTTP_REQ_GET;
+  if (path == "/healthz" || path == "/readyz") {
+    if (!get) {
+      reply(request, 405, {{"error", "use GET"}});
+      return;
+    }
+    const bool draining = hooks_.draining();
+    if (path == "/healthz") {
+      reply(request, 200, {{"status", "alive"}});
+    } else {
+      reply(request, draining ? 503 : 200,
+            {{"ready", !draining}, {"draining", draining}, {"listeners", "bound"}});
+    }
+    return;
+  }
+  if (path.rfind("/admin/", 0) == 0) {
+    if (admin_token_.empty()) {
+      reply(request, 404, {{"error", "admin endpoints are off: set control.admin_token"}});
+      return;
+    }
+    const char* authorization =
+        evhttp_find_header(evhttp_request_get_input_headers(request), "Authorization");
+    constexpr std::string_view kBearer = "Bearer ";
+    const std::string_view given = authorization != nullptr ? authorization : "";
+    if (given.rfind(kBearer, 0) != 0 || !sameToken(given.substr(kBearer.size()), admin_token_)) {
+      reply(request, 401, {{"error", "missing or wrong bearer token"}});
+      return;
+    }
+    if (path == "/admin/drain") {
+      if (get) {
+        reply(request, 405, {{"error", "use POST"}});
+        return;
+      }
+      hooks_.drain();
+      reply(request, 202, {{"draining", true}});
+      return;
+    }
+  }
+  reply(request, 404, {{"error", "no such endpoint"}, {"path", std::string(path)}});
+}
+
+}  // namespace turnpike::app
