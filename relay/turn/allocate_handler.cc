@@ -187,9 +187,9 @@ Outcome turnAway(const RequestContext& ctx, const auth::AuthResult& auth, TurnCo
   if (alternates.empty()) {
     return errorResponse(ctx, core.settings.software, ec::kForbidden, &auth);
   }
-  const auto same_family =
-      std::find_if(alternates.begin(), alternates.end(),
-                   [&](const auto& a) { return a.family == ctx.source().family; });
+  const auto same_family = std::find_if(alternates.begin(), alternates.end(), [&](const auto& a) {
+    return a.family == ctx.source().family;
+  });
   stun::MessageBuilder b(ctx.response_buffer,
                          {ctx.request.method(), stun::MessageClass::ErrorResponse},
                          ctx.request.transactionId(), ctx.request.magicCookie());

@@ -1,14 +1,13 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <vector>
 
 #include "auth/authenticator.h"
 #include "relay/base/clock.h"
 #include "relay/turn/allocation_observer.h"
 #include "relay/turn/allocation_table.h"
-#include <atomic>
-
 #include "relay/turn/peer_connections.h"
 #include "relay/turn/peer_policy.h"
 #include "relay/turn/quota_ledger.h"

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
 #include <thread>
@@ -77,6 +79,33 @@ TEST(Metrics, RelayBytesMoveLiveAndEndExact) {
   EXPECT_GE(sample(after, R"(turnpike_stun_requests_total{method="allocate",transport="udp"})"),
             2);  // the 401 round and the real one
   EXPECT_EQ(sample(after, R"(turnpike_turn_errors_total{method="allocate",code="401"})"), 1);
+}
+
+// The Grafana dashboard in packaging/ only queries series the server exports.
+TEST(Metrics, DashboardQueriesOnlyExportedSeries) {
+  TurnpikeServer server;
+  ASSERT_TRUE(server.ready() && server.metricsPort() != 0) << server.process().output();
+  const std::string exported = scrape(server.metricsPort());
+  std::ifstream file(std::string(TURNPIKE_SOURCE_DIR) +
+                     "/packaging/grafana/turnpike-dashboard.json");
+  const auto dashboard = nlohmann::json::parse(file);
+  std::size_t queries = 0;
+  for (const auto& panel : dashboard.at("panels")) {
+    for (const auto& target : panel.at("targets")) {
+      const std::string expr = target.at("expr");
+      ++queries;
+      const std::regex name("(turnpike|process)_[a-z_]+");
+      for (auto it = std::sregex_iterator(expr.begin(), expr.end(), name);
+           it != std::sregex_iterator(); ++it) {
+        // A family is exported when declared, even before its first sample.
+        const std::string series = it->str();
+        const std::string family = std::regex_replace(series, std::regex("_bucket$"), "");
+        EXPECT_NE(exported.find("# TYPE " + family + " "), std::string::npos)
+            << series << " in " << panel.at("title");
+      }
+    }
+  }
+  EXPECT_GE(queries, 10U);
 }
 
 }  // namespace
