@@ -91,9 +91,11 @@ struct LimitsConfig {
 /// TLS on `listen.tls` (RFC 8656 §3.1 over TLS, RFC 7443 ALPN "stun.turn").
 /// No certificate: a self-signed one is generated at start-up (local use).
 struct TlsConfig {
-  std::string certificate;          ///< PEM chain file, leaf first
-  std::string private_key;          ///< PEM key file
-  std::string min_version = "1.2";  ///< "1.2" or "1.3"
+  std::string certificate;  ///< PEM chain file, leaf first
+  std::string private_key;  ///< PEM key file
+  /// "1.2" or "1.3"; "1.0" and "1.1" only for legacy clients (Debian's
+  /// OpenSSL then also needs `ciphers` with "@SECLEVEL=0").
+  std::string min_version = "1.2";
   /// OpenSSL cipher list for TLS 1.2; empty = OpenSSL's default.
   std::string ciphers;
   /// TLS 1.3 cipher suites; empty = OpenSSL's default.

@@ -220,27 +220,28 @@ void readLimits(YamlReader& r, const YAML::Node& node, const std::string& path, 
 }
 
 void readTls(YamlReader& r, const YAML::Node& node, const std::string& path, TlsConfig& out) {
-  r.map(node, path,
-        {
-            {"certificate", [&](auto& n, auto& p) { r.string(n, p, out.certificate); }},
-            {"private_key", [&](auto& n, auto& p) { r.string(n, p, out.private_key); }},
-            {"min_version",
-             [&](auto& n, auto& p) {
-               if (r.string(n, p, out.min_version) && out.min_version != "1.2" &&
-                   out.min_version != "1.3") {
-                 r.error(n, p, "must be \"1.2\" or \"1.3\"");
-               }
-             }},
-            {"ciphers", [&](auto& n, auto& p) { r.string(n, p, out.ciphers); }},
-            {"ciphersuites", [&](auto& n, auto& p) { r.string(n, p, out.ciphersuites); }},
-            {"handshake_timeout",
-             [&](auto& n, auto& p) {
-               if (r.duration(n, p, out.handshake_timeout) &&
-                   out.handshake_timeout < std::chrono::seconds{1}) {
-                 r.error(n, p, "must be at least 1s");
-               }
-             }},
-        });
+  r.map(
+      node, path,
+      {
+          {"certificate", [&](auto& n, auto& p) { r.string(n, p, out.certificate); }},
+          {"private_key", [&](auto& n, auto& p) { r.string(n, p, out.private_key); }},
+          {"min_version",
+           [&](auto& n, auto& p) {
+             if (r.string(n, p, out.min_version) && out.min_version != "1.0" &&
+                 out.min_version != "1.1" && out.min_version != "1.2" && out.min_version != "1.3") {
+               r.error(n, p, "must be \"1.2\" or \"1.3\" (\"1.0\", \"1.1\": legacy clients only)");
+             }
+           }},
+          {"ciphers", [&](auto& n, auto& p) { r.string(n, p, out.ciphers); }},
+          {"ciphersuites", [&](auto& n, auto& p) { r.string(n, p, out.ciphersuites); }},
+          {"handshake_timeout",
+           [&](auto& n, auto& p) {
+             if (r.duration(n, p, out.handshake_timeout) &&
+                 out.handshake_timeout < std::chrono::seconds{1}) {
+               r.error(n, p, "must be at least 1s");
+             }
+           }},
+      });
   if (out.certificate.empty() != out.private_key.empty()) {
     r.error(node, path, "certificate and private_key go together");
   }

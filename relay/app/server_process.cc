@@ -184,6 +184,10 @@ int runServer(const conf::Config& config) {
       spdlog::info("tls: certificate {} (sha256 {})", config.tls.certificate,
                    shared->tls->fingerprint());
     }
+    if (config.tls.min_version == "1.0" || config.tls.min_version == "1.1") {
+      spdlog::warn("tls: TLS {} accepted (tls.min_version): for legacy clients only",
+                   config.tls.min_version);
+    }
   }
   LoggingObserver observer;
   std::vector<std::unique_ptr<net::Worker>> workers;

@@ -99,7 +99,11 @@ SSL_CTX* buildContext(const conf::TlsConfig& config, std::string& error) {
     SSL_CTX_free(ctx);
     return nullptr;
   };
-  SSL_CTX_set_min_proto_version(ctx, config.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
+  const int min_version = config.min_version == "1.3"   ? TLS1_3_VERSION
+                          : config.min_version == "1.1" ? TLS1_1_VERSION
+                          : config.min_version == "1.0" ? TLS1_VERSION
+                                                        : TLS1_2_VERSION;
+  SSL_CTX_set_min_proto_version(ctx, min_version);
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   if (!config.ciphers.empty() && SSL_CTX_set_cipher_list(ctx, config.ciphers.c_str()) != 1) {

@@ -75,8 +75,9 @@ TEST(ConfigLoader, TlsKeys) {
   EXPECT_EQ(r.config->listen.tls.front().port, 443);
   EXPECT_EQ(r.config->tls.min_version, "1.3");
   EXPECT_EQ(r.config->tls.ciphersuites, "TLS_AES_128_GCM_SHA256");
-  EXPECT_EQ(onlyError(loadConfig("tls:\n  min_version: \"1.1\"\n")),
-            "tls.min_version: line 2: must be \"1.2\" or \"1.3\"");
+  EXPECT_EQ(onlyError(loadConfig("tls:\n  min_version: \"1.4\"\n")),
+            "tls.min_version: line 2: must be \"1.2\" or \"1.3\" (\"1.0\", \"1.1\": legacy clients "
+            "only)");
   EXPECT_EQ(onlyError(loadConfig("tls:\n  certificate: /c.pem\n")),
             "tls: line 2: certificate and private_key go together");
 }
