@@ -23,6 +23,8 @@ struct SocketBuffers {
   /// Relay sockets carry one allocation each: the kernel default suffices.
   std::uint32_t relay_receive = 0;
   std::uint32_t relay_send = 0;
+
+  bool operator==(const SocketBuffers&) const = default;
 };
 
 struct ServerConfig {
@@ -34,28 +36,38 @@ struct ServerConfig {
   /// A TCP connection that sends nothing for this long is closed.
   Duration tcp_idle_timeout{std::chrono::seconds{30}};
   SocketBuffers socket_buffers;
+
+  bool operator==(const ServerConfig&) const = default;
 };
 
 struct ListenConfig {
   std::vector<Endpoint> udp{Endpoint{"0.0.0.0", 3478, false}};
   std::vector<Endpoint> tcp{Endpoint{"0.0.0.0", 3478, false}};
   std::vector<Endpoint> tls{Endpoint{"0.0.0.0", 5349, false}};
+
+  bool operator==(const ListenConfig&) const = default;
 };
 
 struct RelayAddress {
   std::string bind;
   std::string external;  ///< empty: advertise `bind`
+
+  bool operator==(const RelayAddress&) const = default;
 };
 
 struct PortRange {
   std::uint16_t min = 49152;
   std::uint16_t max = 65535;
+
+  bool operator==(const PortRange&) const = default;
 };
 
 struct PeerPolicy {
   bool allow_loopback = false;
   std::vector<Cidr> allow;
   std::vector<Cidr> deny;
+
+  bool operator==(const PeerPolicy&) const = default;
 };
 
 struct RelayConfig {
@@ -68,6 +80,8 @@ struct RelayConfig {
   bool rfc5766_channel_numbers = false;
   unsigned workers = 0;  ///< 0 = one per core ("auto")
   PeerPolicy peers;
+
+  bool operator==(const RelayConfig&) const = default;
 };
 
 struct AuthConfig {
@@ -76,6 +90,8 @@ struct AuthConfig {
   /// A TURN REST username whose expiry is further ahead than this is refused.
   Duration max_ttl{std::chrono::hours{24}};
   Duration nonce_lifetime{std::chrono::minutes{10}};
+
+  bool operator==(const AuthConfig&) const = default;
 };
 
 struct LimitsConfig {
@@ -86,6 +102,8 @@ struct LimitsConfig {
   /// Open TCP/TLS connections from one IP address, and in total.
   std::uint32_t connections_per_source = 64;
   std::uint32_t total_connections = 10'000;
+
+  bool operator==(const LimitsConfig&) const = default;
 };
 
 /// TLS on `listen.tls` (RFC 8656 §3.1 over TLS, RFC 7443 ALPN "stun.turn").
@@ -102,11 +120,15 @@ struct TlsConfig {
   std::string ciphersuites;
   /// A TLS connection whose handshake is not done by then is closed.
   Duration handshake_timeout{std::chrono::seconds{10}};
+
+  bool operator==(const TlsConfig&) const = default;
 };
 
 struct LogConfig {
   LogLevel level = LogLevel::Info;
   LogFormat format = LogFormat::Text;
+
+  bool operator==(const LogConfig&) const = default;
 };
 
 /// Health and admin HTTP endpoints.
@@ -114,6 +136,8 @@ struct ControlConfig {
   std::optional<Endpoint> listen = Endpoint{"127.0.0.1", 8088, false};
   /// Bearer token for /admin/*; empty: the admin endpoints are off.
   std::string admin_token;
+
+  bool operator==(const ControlConfig&) const = default;
 };
 
 /// Draining before maintenance (SIGUSR1 or POST /admin/drain).
@@ -122,6 +146,45 @@ struct DrainConfig {
   std::vector<Endpoint> alternate_servers;
   /// The process exits when the last allocation is gone, or after this.
   Duration deadline{std::chrono::minutes{10}};
+
+  bool operator==(const DrainConfig&) const = default;
+};
+
+/// Who this node is, in logs and usage records.
+struct NodeConfig {
+  std::string name;  ///< empty: the host name
+  std::string region;
+
+  bool operator==(const NodeConfig&) const = default;
+};
+
+/// Usage records: one when an allocation ends and one every `interval`
+/// while it lives.
+struct UsageConfig {
+  Duration interval{std::chrono::seconds{60}};  ///< 0: only when it ends
+  /// Records waiting for Redis, at most; beyond it the oldest are dropped (counted).
+  std::uint32_t buffer = 10'000;
+
+  bool operator==(const UsageConfig&) const = default;
+};
+
+/// Redis, for usage records (a stream written with XADD).
+struct RedisConfig {
+  std::optional<Endpoint> address;  ///< unset: no Redis
+  std::string password;
+  std::string stream = "turnpike:usage";
+  std::uint32_t max_length = 1'000'000;  ///< XADD MAXLEN ~
+  Duration timeout{std::chrono::seconds{2}};
+
+  bool operator==(const RedisConfig&) const = default;
+};
+
+/// Basic auth on the metrics endpoint; both empty: open.
+struct MetricsAuth {
+  std::string username;
+  std::string password;
+
+  bool operator==(const MetricsAuth&) const = default;
 };
 
 /// The whole validated configuration. Built once at start-up (and later on
@@ -136,9 +199,15 @@ struct Config {
   TlsConfig tls;
   /// Prometheus exposition at http://metrics_listen/metrics.
   std::optional<Endpoint> metrics_listen = Endpoint{"0.0.0.0", 9641, false};
+  MetricsAuth metrics_auth;
   ControlConfig control;
   DrainConfig drain;
   LogConfig log;
+  NodeConfig node;
+  UsageConfig usage;
+  RedisConfig redis;  ///< store.redis
+
+  bool operator==(const Config&) const = default;
 };
 
 /// The number of workers to start: relay.workers, or one per core.

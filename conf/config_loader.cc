@@ -289,18 +289,95 @@ void readLog(YamlReader& r, const YAML::Node& node, const std::string& path, Log
         });
 }
 
-void readListenOnly(YamlReader& r, const YAML::Node& node, const std::string& path,
-                    std::optional<Endpoint>& out) {
+void readMetrics(YamlReader& r, const YAML::Node& node, const std::string& path, Config& out) {
   r.map(node, path,
         {
             {"listen",
              [&](auto& n, auto& p) {
                Endpoint e;
                if (r.endpoint(n, p, e)) {
-                 out = e;
+                 out.metrics_listen = e;
+               }
+             }},
+            {"basic_auth",
+             [&](auto& n, auto& p) {
+               r.map(n, p,
+                     {
+                         {"username",
+                          [&](auto& n2, auto& p2) { r.string(n2, p2, out.metrics_auth.username); }},
+                         {"password",
+                          [&](auto& n2, auto& p2) { r.string(n2, p2, out.metrics_auth.password); }},
+                     });
+               if (out.metrics_auth.username.empty() != out.metrics_auth.password.empty()) {
+                 r.error(n, p, "username and password go together");
                }
              }},
         });
+}
+
+void readNode(YamlReader& r, const YAML::Node& node, const std::string& path, NodeConfig& out) {
+  r.map(node, path,
+        {
+            {"name", [&](auto& n, auto& p) { r.string(n, p, out.name); }},
+            {"region", [&](auto& n, auto& p) { r.string(n, p, out.region); }},
+        });
+}
+
+void readUsage(YamlReader& r, const YAML::Node& node, const std::string& path, UsageConfig& out) {
+  std::uint64_t v = 0;
+  r.map(node, path,
+        {
+            {"interval",
+             [&](auto& n, auto& p) {
+               if (r.duration(n, p, out.interval) && out.interval.count() != 0 &&
+                   out.interval < std::chrono::seconds{1}) {
+                 r.error(n, p, "must be 0 (only when an allocation ends) or at least 1s");
+               }
+             }},
+            {"buffer",
+             [&](auto& n, auto& p) {
+               if (r.integer(n, p, 1, 10'000'000, v)) {
+                 out.buffer = static_cast<std::uint32_t>(v);
+               }
+             }},
+        });
+}
+
+void readRedis(YamlReader& r, const YAML::Node& node, const std::string& path, RedisConfig& out) {
+  std::uint64_t v = 0;
+  r.map(node, path,
+        {
+            {"address",
+             [&](auto& n, auto& p) {
+               Endpoint e;
+               if (r.endpoint(n, p, e)) {
+                 out.address = e;
+               }
+             }},
+            {"password", [&](auto& n, auto& p) { r.string(n, p, out.password); }},
+            {"stream",
+             [&](auto& n, auto& p) {
+               if (r.string(n, p, out.stream) && out.stream.empty()) {
+                 r.error(n, p, "must not be empty");
+               }
+             }},
+            {"max_length",
+             [&](auto& n, auto& p) {
+               if (r.integer(n, p, 1, 1'000'000'000, v)) {
+                 out.max_length = static_cast<std::uint32_t>(v);
+               }
+             }},
+            {"timeout",
+             [&](auto& n, auto& p) {
+               if (r.duration(n, p, out.timeout) && out.timeout < std::chrono::milliseconds{10}) {
+                 r.error(n, p, "must be at least 10ms");
+               }
+             }},
+        });
+}
+
+void readStore(YamlReader& r, const YAML::Node& node, const std::string& path, RedisConfig& out) {
+  r.map(node, path, {{"redis", [&](auto& n, auto& p) { readRedis(r, n, p, out); }}});
 }
 
 void readControl(YamlReader& r, const YAML::Node& node, const std::string& path,
@@ -349,10 +426,13 @@ void readRoot(YamlReader& r, const YAML::Node& root, Config& config) {
             {"auth", [&](auto& n, auto& p) { readAuth(r, n, p, config.auth); }},
             {"relay", [&](auto& n, auto& p) { readRelay(r, n, p, config.relay); }},
             {"tls", [&](auto& n, auto& p) { readTls(r, n, p, config.tls); }},
-            {"metrics", [&](auto& n, auto& p) { readListenOnly(r, n, p, config.metrics_listen); }},
+            {"metrics", [&](auto& n, auto& p) { readMetrics(r, n, p, config); }},
             {"control", [&](auto& n, auto& p) { readControl(r, n, p, config.control); }},
             {"drain", [&](auto& n, auto& p) { readDrain(r, n, p, config.drain); }},
             {"log", [&](auto& n, auto& p) { readLog(r, n, p, config.log); }},
+            {"node", [&](auto& n, auto& p) { readNode(r, n, p, config.node); }},
+            {"usage", [&](auto& n, auto& p) { readUsage(r, n, p, config.usage); }},
+            {"store", [&](auto& n, auto& p) { readStore(r, n, p, config.redis); }},
         });
   if (config.listen.udp.empty() && config.listen.tcp.empty()) {
     r.error(root["listen"], "listen", "no udp or tcp listen address: the server would do nothing");

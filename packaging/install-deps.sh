@@ -10,11 +10,13 @@ packages=(
   clang-format clang-tidy
   # libraries
   libevent-dev libssl-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
-  nlohmann-json3-dev libidn-dev zlib1g-dev prometheus-cpp-dev
+  nlohmann-json3-dev libidn-dev zlib1g-dev prometheus-cpp-dev libhiredis-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev libsrtp2-dev
   # independent STUN/TURN clients for interop tests
   coturn stun-client python3-aioice golang-go golang-github-pion-turn.v2-dev openssl
+  # usage records reach a real Redis in the tests
+  redis-server
   # the browser test: Debian's Chromium, driven from Node.js by playwright-core
   chromium nodejs
 )

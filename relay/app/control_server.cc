@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 #include <sys/socket.h>
 
+#include <charconv>
 #include <nlohmann/json.hpp>
 #include <string_view>
 
@@ -41,7 +42,7 @@ std::unique_ptr<ControlServer> ControlServer::start(const conf::ControlConfig& c
   std::unique_ptr<ControlServer> s(new ControlServer(config.admin_token, std::move(hooks)));
   s->base_ = event_base_new();
   s->http_ = evhttp_new(s->base_);
-  evhttp_set_allowed_methods(s->http_, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+  evhttp_set_allowed_methods(s->http_, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE);
   evhttp_set_max_body_size(s->http_, ssize_t{64} * 1024);
   evhttp_set_timeout(s->http_, 10);
   evhttp_set_gencb(s->http_, &ControlServer::onRequest, s.get());
@@ -85,7 +86,12 @@ void ControlServer::onRequest(evhttp_request* request, void* self) {
 }
 
 void ControlServer::handle(evhttp_request* request) {
-  const std::string_view path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(request));
+  const auto* uri = evhttp_request_get_evhttp_uri(request);
+  if (uri == nullptr || evhttp_uri_get_path(uri) == nullptr) {
+    reply(request, 400, {{"error", "bad request line"}});
+    return;
+  }
+  const std::string_view path = evhttp_uri_get_path(uri);
   const bool get = evhttp_request_get_command(request) == EVHTTP_REQ_GET;
   if (path == "/healthz" || path == "/readyz") {
     if (!get) {
@@ -114,17 +120,112 @@ void ControlServer::handle(evhttp_request* request) {
       reply(request, 401, {{"error", "missing or wrong bearer token"}});
       return;
     }
+    handleAdmin(request, path);
+    return;
+  }
+  reply(request, 404, {{"error", "no such endpoint"}, {"path", std::string(path)}});
+}
+
+void ControlServer::handleAdmin(evhttp_request* request, std::string_view path) {
+  const auto command = evhttp_request_get_command(request);
+  if (path == "/admin/drain" || path == "/admin/reload") {
+    if (command != EVHTTP_REQ_POST) {
+      reply(request, 405, {{"error", "use POST"}});
+      return;
+    }
     if (path == "/admin/drain") {
-      if (get) {
-        reply(request, 405, {{"error", "use POST"}});
-        return;
-      }
       hooks_.drain();
       reply(request, 202, {{"draining", true}});
       return;
     }
+    const ReloadOutcome outcome = hooks_.reload();
+    const int status = outcome.ok ? 200 : outcome.invalid_file ? 422 : 409;
+    nlohmann::json body = {{"reloaded", outcome.ok}, {"message", outcome.message}};
+    if (outcome.ok) {
+      body["changed"] = outcome.changed;
+    } else {
+      body["error"] = outcome.message;
+      body["errors"] = outcome.errors;
+    }
+    reply(request, status, body);
+    return;
+  }
+  constexpr std::string_view kAllocations = "/admin/allocations";
+  if (path == kAllocations) {
+    handleAllocations(request, "");
+    return;
+  }
+  if (path.rfind(std::string(kAllocations) + "/", 0) == 0) {
+    handleAllocations(request, path.substr(kAllocations.size() + 1));
+    return;
   }
   reply(request, 404, {{"error", "no such endpoint"}, {"path", std::string(path)}});
+}
+
+void ControlServer::handleAllocations(evhttp_request* request, std::string_view id_text) {
+  const auto command = evhttp_request_get_command(request);
+  std::string user;
+  if (const char* query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(request))) {
+    evkeyvalq params{};
+    if (evhttp_parse_query_str(query, &params) == 0) {
+      if (const char* u = evhttp_find_header(&params, "user")) {
+        user = u;
+      }
+    }
+    evhttp_clear_headers(&params);
+  }
+  std::optional<std::uint64_t> id;
+  if (!id_text.empty()) {
+    std::uint64_t value = 0;
+    const auto [end, ec] =
+        std::from_chars(id_text.data(), id_text.data() + id_text.size(), value, 16);
+    if (ec != std::errc() || end != id_text.data() + id_text.size() || id_text.size() > 16) {
+      reply(request, 400,
+            {{"error", "an allocation id is 16 hex digits"}, {"id", std::string(id_text)}});
+      return;
+    }
+    id = value;
+  }
+  const auto unavailable = [&] {
+    reply(request, 503, {{"error", "the workers did not answer; try again"}});
+  };
+  if (command == EVHTTP_REQ_GET) {
+    if (!id) {
+      const auto all = hooks_.list(user);
+      if (!all) {
+        unavailable();
+        return;
+      }
+      reply(request, 200, {{"count", all->size()}, {"allocations", *all}});
+      return;
+    }
+    const auto one = hooks_.show(*id);
+    if (!one) {
+      unavailable();
+    } else if (one->is_null()) {
+      reply(request, 404, {{"error", "no such allocation"}, {"id", std::string(id_text)}});
+    } else {
+      reply(request, 200, *one);
+    }
+    return;
+  }
+  if (command != EVHTTP_REQ_DELETE) {
+    reply(request, 405, {{"error", "use GET or DELETE"}});
+    return;
+  }
+  if (!id && user.empty()) {
+    reply(request, 400,
+          {{"error", "say which: /admin/allocations/<id> or /admin/allocations?user=<user id>"}});
+    return;
+  }
+  const auto deleted = hooks_.kick(user, id);
+  if (!deleted) {
+    unavailable();
+  } else if (id && *deleted == 0) {
+    reply(request, 404, {{"error", "no such allocation"}, {"id", std::string(id_text)}});
+  } else {
+    reply(request, 200, {{"deleted", *deleted}});
+  }
 }
 
 }  // namespace turnpike::app

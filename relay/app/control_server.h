@@ -5,7 +5,10 @@
 #include <string>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "conf/config.h"
+#include "relay/app/config_reload.h"
 
 struct event_base;
 struct evhttp;
@@ -15,14 +18,29 @@ namespace turnpike::app {
 
 /// Health and admin endpoints on `control.listen` (libevent's evhttp, on a
 /// thread of its own), JSON in and out:
-///   GET  /healthz       200 while the process runs
-///   GET  /readyz        200 when serving, 503 while draining
-///   POST /admin/drain   bearer `control.admin_token`; 404 when no token is set
+///   GET    /healthz                      200 while the process runs
+///   GET    /readyz                       200 when serving, 503 while draining
+/// and, with bearer `control.admin_token` (404 when no token is set):
+///   POST   /admin/drain                  start draining
+///   POST   /admin/reload                 re-read the config file
+///   GET    /admin/allocations[?user=U]   list (of one user id)
+///   GET    /admin/allocations/ID         show one
+///   DELETE /admin/allocations/ID         delete one
+///   DELETE /admin/allocations?user=U     delete all of a user's (kick)
 class ControlServer {
  public:
+  /// Called on the control thread; each must be thread-safe.
   struct Hooks {
-    std::function<bool()> draining;  ///< any thread
-    std::function<void()> drain;     ///< any thread: start draining
+    std::function<bool()> draining;
+    std::function<void()> drain;
+    std::function<ReloadOutcome()> reload;
+    /// Allocations (of a user id when not empty); nullopt: workers did not answer.
+    std::function<std::optional<nlohmann::json>(const std::string&)> list;
+    /// One allocation, null JSON when unknown; nullopt: workers did not answer.
+    std::function<std::optional<nlohmann::json>(std::uint64_t)> show;
+    /// Deletes by id, or all of a user id's; how many.
+    std::function<std::optional<std::size_t>(const std::string&, std::optional<std::uint64_t>)>
+        kick;
   };
 
   /// Listens and starts serving; nullptr with `error` set when it cannot.
@@ -39,6 +57,8 @@ class ControlServer {
       : admin_token_(std::move(admin_token)), hooks_(std::move(hooks)) {}
   static void onRequest(evhttp_request* request, void* self);
   void handle(evhttp_request* request);
+  void handleAdmin(evhttp_request* request, std::string_view path);
+  void handleAllocations(evhttp_request* request, std::string_view id_text);
 
   std::string admin_token_;
   Hooks hooks_;

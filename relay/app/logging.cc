@@ -53,11 +53,36 @@ spdlog::level::level_enum toSpdlog(conf::LogLevel level) {
   return spdlog::level::info;
 }
 
+// Allocation events: their payload is already a JSON line.
+std::shared_ptr<spdlog::logger>& eventLogger() {
+  static std::shared_ptr<spdlog::logger> logger;
+  return logger;
+}
+
 }  // namespace
 
+void setLogLevel(conf::LogLevel level) {
+  spdlog::default_logger()->set_level(toSpdlog(level));
+  if (eventLogger()) {
+    eventLogger()->set_level(toSpdlog(level));
+  }
+}
+
+void logEvent(std::string_view json_line) {
+  const auto& logger = eventLogger();
+  if (logger) {
+    logger->info("{}", json_line);
+  }
+}
+
 void setupLogging(const conf::LogConfig& config) {
-  auto logger = std::make_shared<spdlog::logger>("turnpike",
-                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto logger = std::make_shared<spdlog::logger>("turnpike", sink);
+  auto events = std::make_shared<spdlog::logger>("events", sink);
+  events->set_pattern("%v");
+  events->set_level(toSpdlog(config.level));
+  events->flush_on(spdlog::level::trace);
+  eventLogger() = events;
   spdlog::set_default_logger(logger);
   if (config.format == conf::LogFormat::Json) {
     logger->set_formatter(std::make_unique<JsonFormatter>());

@@ -58,7 +58,7 @@ int run(int argc, char** argv) {
   if (config_path.empty()) {
     spdlog::info("no --config given: running on the built-in defaults");
   }
-  return turnpike::app::runServer(config);
+  return turnpike::app::runServer(config, config_path);
 }
 
 }  // namespace

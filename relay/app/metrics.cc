@@ -89,8 +89,40 @@ void addProcessMetrics(std::vector<MetricFamily>& out,
 }  // namespace
 
 MetricsCollector::MetricsCollector(std::vector<const net::Worker*> workers,
-                                   const net::SharedState& shared)
-    : workers_(std::move(workers)), shared_(shared) {}
+                                   const net::SharedState& shared, Operations operations)
+    : workers_(std::move(workers)), shared_(shared), operations_(operations) {}
+
+void MetricsCollector::addOperations(std::vector<MetricFamily>& out) const {
+  auto draining = family("turnpike_draining", "1 while the node drains (SIGUSR1, /admin/drain).",
+                         MetricType::Gauge);
+  add(draining, shared_.draining->load() ? 1 : 0);
+  out.push_back(std::move(draining));
+  if (operations_.reloader != nullptr) {
+    auto reloads =
+        family("turnpike_config_reloads_total",
+               "Config reloads (SIGHUP, /admin/reload), by result.", MetricType::Counter);
+    add(reloads, static_cast<double>(operations_.reloader->succeeded()), {{"result", "success"}});
+    add(reloads, static_cast<double>(operations_.reloader->failed()), {{"result", "failure"}});
+    out.push_back(std::move(reloads));
+  }
+  if (operations_.usage != nullptr) {
+    const RedisUsageStream& u = *operations_.usage;
+    auto records = family("turnpike_usage_records_total",
+                          "Usage records sent to Redis, by result (dropped: buffer full or "
+                          "refused by Redis).",
+                          MetricType::Counter);
+    add(records, static_cast<double>(u.written()), {{"result", "written"}});
+    add(records, static_cast<double>(u.dropped()), {{"result", "dropped"}});
+    auto queued = family("turnpike_usage_records_queued", "Usage records waiting for Redis.",
+                         MetricType::Gauge);
+    add(queued, static_cast<double>(u.queued()));
+    auto up = family("turnpike_redis_up", "1 while connected to store.redis.", MetricType::Gauge);
+    add(up, u.connected() ? 1 : 0);
+    for (auto* f : {&records, &queued, &up}) {
+      out.push_back(std::move(*f));
+    }
+  }
+}
 
 std::vector<MetricFamily> MetricsCollector::Collect() const {
   net::WorkerSnapshot total;
@@ -227,6 +259,7 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
         &channels, &auth, &dropped, &refused, &ports_in_use, &ports_total, &build}) {
     out.push_back(std::move(*f));
   }
+  addOperations(out);
   addProcessMetrics(out, started_);
   return out;
 }

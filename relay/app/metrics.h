@@ -7,6 +7,8 @@
 #include <memory>
 #include <vector>
 
+#include "relay/app/config_reload.h"
+#include "relay/app/redis_usage_stream.h"
 #include "relay/net/shared_state.h"
 #include "relay/net/worker.h"
 
@@ -18,12 +20,21 @@ namespace turnpike::app {
 /// cardinality: transport, direction, method, code, reason, result.
 class MetricsCollector final : public prometheus::Collectable {
  public:
-  MetricsCollector(std::vector<const net::Worker*> workers, const net::SharedState& shared);
+  /// Process-wide sources beside the workers; null ones are not exported.
+  struct Operations {
+    const ConfigReloader* reloader = nullptr;
+    const RedisUsageStream* usage = nullptr;
+  };
+  MetricsCollector(std::vector<const net::Worker*> workers, const net::SharedState& shared,
+                   Operations operations);
   [[nodiscard]] std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
+  void addOperations(std::vector<prometheus::MetricFamily>& out) const;
+
   std::vector<const net::Worker*> workers_;
   const net::SharedState& shared_;
+  Operations operations_;
   std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
 };
 

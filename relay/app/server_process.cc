@@ -13,8 +13,12 @@
 
 #include <prometheus/exposer.h>
 
+#include "relay/app/allocation_directory.h"
+#include "relay/app/allocation_events.h"
+#include "relay/app/config_reload.h"
 #include "relay/app/control_server.h"
 #include "relay/app/metrics.h"
+#include "relay/app/redis_usage_stream.h"
 #include "relay/app/turn_setup.h"
 #include "relay/base/clock.h"
 #include "relay/net/listen_socket.h"
@@ -74,7 +78,7 @@ void closeAll(const Listeners& listeners) {
 
 struct StopSignal {
   event_base* base = nullptr;
-  net::TlsContext* tls = nullptr;
+  ConfigReloader* reloader = nullptr;
   int received = 0;
   // Draining (SIGUSR1 or POST /admin/drain).
   std::atomic<bool>* draining = nullptr;
@@ -121,25 +125,11 @@ void onDrainRequested(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
   beginDrain(static_cast<StopSignal*>(arg));
 }
 
-// SIGHUP re-reads the TLS certificate and key (the rest of the configuration
-// is not reloaded yet). Connections keep the certificate they started with.
-void reloadCertificate(net::TlsContext* tls) {
-  if (tls == nullptr) {
-    spdlog::warn("SIGHUP: nothing to reload (no TLS listener)");
-    return;
-  }
-  std::string error;
-  if (tls->reload(error)) {
-    spdlog::info("SIGHUP: TLS certificate reloaded, sha256 {}", tls->fingerprint());
-  } else {
-    spdlog::error("SIGHUP: TLS certificate not reloaded, the old one stays: {}", error);
-  }
-}
-
 void onSignal(evutil_socket_t signal_number, short /*what*/, void* arg) {
   auto* stop = static_cast<StopSignal*>(arg);
   if (signal_number == SIGHUP) {
-    reloadCertificate(stop->tls);
+    spdlog::info("SIGHUP: reloading the config");
+    stop->reloader->reload();  // logs what it did
     return;
   }
   if (signal_number == SIGUSR1) {
@@ -150,9 +140,36 @@ void onSignal(evutil_socket_t signal_number, short /*what*/, void* arg) {
   event_base_loopbreak(stop->base);
 }
 
+std::unique_ptr<prometheus::Exposer> exposeMetrics(
+    const conf::Config& config, const std::shared_ptr<MetricsCollector>& metrics) {
+  const auto& e = *config.metrics_listen;
+  const std::string host = e.ipv6 ? "[" + e.ip + "]" : e.ip;
+  const std::string bind = host + ":" + std::to_string(e.port);
+  std::unique_ptr<prometheus::Exposer> exposer;
+  try {
+    exposer = std::make_unique<prometheus::Exposer>(bind, 1);
+  } catch (const std::exception& error) {
+    spdlog::critical("metrics.listen: cannot listen on {}: {}", bind, error.what());
+    return nullptr;
+  }
+  exposer->RegisterCollectable(metrics);
+  const auto& basic = config.metrics_auth;
+  if (!basic.username.empty()) {
+    exposer->RegisterAuth(
+        [basic](const std::string& user, const std::string& password) {
+          return user == basic.username && password == basic.password;
+        },
+        "turnpike");
+  }
+  const auto ports = exposer->GetListeningPorts();
+  spdlog::info("metrics on http://{}:{}/metrics{}", host, ports.empty() ? e.port : ports.front(),
+               basic.username.empty() ? "" : " (basic auth)");
+  return exposer;
+}
+
 }  // namespace
 
-int runServer(const conf::Config& config) {
+int runServer(const conf::Config& config, const std::string& config_path) {
   const unsigned worker_count = conf::effectiveWorkers(config);
   Listeners listeners;
   listeners.per_worker.resize(worker_count);
@@ -189,37 +206,37 @@ int runServer(const conf::Config& config) {
                    config.tls.min_version);
     }
   }
-  LoggingObserver observer;
-  std::vector<std::unique_ptr<net::Worker>> workers;
   if (!listeners.ok) {
     closeAll(listeners);
     return 1;
   }
+  // Declared before the workers so it outlives them: their last usage
+  // records (allocations deleted at shutdown) are written before it goes.
+  std::unique_ptr<RedisUsageStream> usage_stream;
+  if (config.redis.address) {
+    usage_stream = std::make_unique<RedisUsageStream>(config.redis, config.usage.buffer);
+  }
+  AllocationEvents observer(config.node, clock, usage_stream.get());
+  std::vector<std::unique_ptr<net::Worker>> workers;
+  std::vector<net::Worker*> worker_list;
   for (unsigned i = 0; i < worker_count; ++i) {
     workers.push_back(std::make_unique<net::Worker>(i, config, clock, *shared, observer,
                                                     std::move(listeners.per_worker[i])));
+    worker_list.push_back(workers.back().get());
   }
+  ConfigReloader reloader(config_path, config, *shared, worker_list);
+  AllocationDirectory directory(worker_list, clock);
   std::unique_ptr<prometheus::Exposer> exposer;
-  std::shared_ptr<MetricsCollector> metrics;
+  std::shared_ptr<MetricsCollector> metrics;  // the exposer holds it weakly
   if (config.metrics_listen) {
-    std::vector<const net::Worker*> views;
-    views.reserve(workers.size());
-    for (const auto& w : workers) {
-      views.push_back(w.get());
-    }
-    metrics = std::make_shared<MetricsCollector>(std::move(views), *shared);
-    const auto& e = *config.metrics_listen;
-    const std::string host = e.ipv6 ? "[" + e.ip + "]" : e.ip;
-    const std::string bind = host + ":" + std::to_string(e.port);
-    try {
-      exposer = std::make_unique<prometheus::Exposer>(bind, 1);
-    } catch (const std::exception& error) {
-      spdlog::critical("metrics.listen: cannot listen on {}: {}", bind, error.what());
+    std::vector<const net::Worker*> views(worker_list.begin(), worker_list.end());
+    metrics = std::make_shared<MetricsCollector>(
+        std::move(views), *shared,
+        MetricsCollector::Operations{.reloader = &reloader, .usage = usage_stream.get()});
+    exposer = exposeMetrics(config, metrics);
+    if (!exposer) {
       return 1;
     }
-    exposer->RegisterCollectable(metrics);
-    const auto ports = exposer->GetListeningPorts();
-    spdlog::info("metrics on http://{}:{}/metrics", host, ports.empty() ? e.port : ports.front());
   }
 
   // Workers never take signals: the main thread handles them all.
@@ -237,7 +254,7 @@ int runServer(const conf::Config& config) {
 
   StopSignal stop;
   stop.base = event_base_new();
-  stop.tls = shared->tls.get();
+  stop.reloader = &reloader;
   stop.draining = shared->draining.get();
   stop.allocations = shared->quotas.get();
   stop.deadline = std::chrono::duration_cast<std::chrono::seconds>(config.drain.deadline);
@@ -246,11 +263,17 @@ int runServer(const conf::Config& config) {
   std::unique_ptr<ControlServer> control;
   if (config.control.listen) {
     std::string error;
-    control =
-        ControlServer::start(config.control,
-                             {.draining = [&stop] { return stop.draining->load(); },
-                              .drain = [&stop] { event_active(stop.drain_request, EV_READ, 0); }},
-                             error);
+    control = ControlServer::start(
+        config.control,
+        {.draining = [&stop] { return stop.draining->load(); },
+         .drain = [&stop] { event_active(stop.drain_request, EV_READ, 0); },
+         .reload = [&reloader] { return reloader.reload(); },
+         .list = [&directory](const std::string& user) { return directory.list(user); },
+         .show = [&directory](std::uint64_t id) { return directory.show(id); },
+         .kick = [&directory](
+                     const std::string& user,
+                     std::optional<std::uint64_t> id) { return directory.kick(user, id); }},
+        error);
     if (!control) {
       spdlog::critical("control.listen: {}", error);
       for (auto& w : workers) {
@@ -261,7 +284,7 @@ int runServer(const conf::Config& config) {
     spdlog::info("control on http://{}:{} (/healthz, /readyz{})", config.control.listen->ip,
                  control->port(),
                  config.control.admin_token.empty() ? "; admin endpoints off: no admin_token"
-                                                    : ", /admin/drain");
+                                                    : ", /admin/*");
   }
   std::vector<event*> signal_events;
   for (int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
@@ -291,6 +314,8 @@ int runServer(const conf::Config& config) {
       total.relayedTotal().bytes_to_peer, total.relayedTotal().packets_to_peer,
       total.relayedTotal().bytes_from_peer, total.relayedTotal().packets_from_peer);
   control.reset();
+  exposer.reset();
+  usage_stream.reset();  // writes what the workers' last deletions left queued
   for (event* e : signal_events) {
     event_free(e);
   }

@@ -66,17 +66,20 @@ std::vector<conf::RelayAddress> relayAddresses(const conf::Config& config) {
 
 }  // namespace
 
-std::optional<net::SharedState> buildSharedState(const conf::Config& config, const Clock& clock) {
-  net::SharedState s;
-  s.settings.software = config.server.software;
-  s.settings.max_lifetime =
+std::shared_ptr<const net::ReloadedPolicy> buildPolicy(
+    const conf::Config& config, const std::array<std::uint8_t, 32>& nonce_key) {
+  auto p = std::make_shared<net::ReloadedPolicy>();
+  auto& settings = p->settings;
+  settings.software = config.server.software;
+  settings.max_lifetime =
       std::chrono::duration_cast<std::chrono::seconds>(config.relay.max_lifetime);
-  s.settings.allocation_bandwidth = config.limits.allocation_bytes_per_second;
-  s.settings.unauthenticated_rate = config.limits.unauthenticated_per_second;
-  s.settings.rfc5766_channel_numbers = config.relay.rfc5766_channel_numbers;
+  settings.allocation_bandwidth = config.limits.allocation_bytes_per_second;
+  settings.unauthenticated_rate = config.limits.unauthenticated_per_second;
+  settings.rfc5766_channel_numbers = config.relay.rfc5766_channel_numbers;
+  settings.usage_interval = std::chrono::duration_cast<std::chrono::seconds>(config.usage.interval);
   for (const auto& alternate : config.drain.alternate_servers) {
     if (auto address = stun::TransportAddress::parse(alternate.toString())) {
-      s.settings.alternate_servers.push_back(*address);
+      settings.alternate_servers.push_back(*address);
     }
   }
 
@@ -92,9 +95,7 @@ std::optional<net::SharedState> buildSharedState(const conf::Config& config, con
   if (providers.empty()) {
     spdlog::warn("no auth.rest_secrets or auth.static_users: every TURN request will be refused");
   }
-  std::array<std::uint8_t, 32> nonce_key{};
-  stun::crypto::randomBytes(nonce_key);
-  s.authenticator = std::make_unique<auth::Authenticator>(
+  p->authenticator = std::make_shared<auth::Authenticator>(
       config.realm,
       auth::NonceCodec(
           nonce_key, std::chrono::duration_cast<std::chrono::seconds>(config.auth.nonce_lifetime)),
@@ -105,9 +106,16 @@ std::optional<net::SharedState> buildSharedState(const conf::Config& config, con
         "relay.peers.allow_loopback is on: peers on 127.0.0.0/8 and ::1 are allowed. "
         "This is for tests only.");
   }
-  s.policy = std::make_unique<turn::PeerPolicy>(config.relay.peers.allow_loopback,
-                                                prefixes(config.relay.peers.allow),
-                                                prefixes(config.relay.peers.deny));
+  p->policy = std::make_shared<turn::PeerPolicy>(config.relay.peers.allow_loopback,
+                                                 prefixes(config.relay.peers.allow),
+                                                 prefixes(config.relay.peers.deny));
+  return p;
+}
+
+std::optional<net::SharedState> buildSharedState(const conf::Config& config, const Clock& clock) {
+  net::SharedState s;
+  stun::crypto::randomBytes(s.nonce_key);
+  s.policy = buildPolicy(config, s.nonce_key);
   s.peer_connections = std::make_unique<turn::PeerConnections>();
   s.connections = std::make_unique<net::ConnectionLedger>(config.limits.connections_per_source,
                                                           config.limits.total_connections);
@@ -135,32 +143,6 @@ std::optional<net::SharedState> buildSharedState(const conf::Config& config, con
     return std::nullopt;
   }
   return s;
-}
-
-void LoggingObserver::onAllocationCreated(const turn::Allocation& a) {
-  spdlog::info("allocation created: user={} client={} transport={} relayed={}", a.user_id,
-               a.five_tuple.client.toString(), turn::transportName(a.five_tuple.transport),
-               a.relayed.toString());
-}
-
-void LoggingObserver::onAllocationDeleted(const turn::Allocation& a, turn::DeletionReason reason) {
-  spdlog::info(
-      "allocation deleted: user={} client={} relayed={} reason={} to_peer={}B/{}p "
-      "from_peer={}B/{}p",
-      a.user_id, a.five_tuple.client.toString(), a.relayed.toString(),
-      turn::deletionReasonName(reason), a.traffic.bytes_to_peer, a.traffic.packets_to_peer,
-      a.traffic.bytes_from_peer, a.traffic.packets_from_peer);
-}
-
-void LoggingObserver::onPermissionInstalled(const turn::Allocation& a,
-                                            const stun::TransportAddress& peer) {
-  spdlog::debug("permission installed: relayed={} peer={}", a.relayed.toString(), peer.toString());
-}
-
-void LoggingObserver::onChannelBound(const turn::Allocation& a, std::uint16_t channel,
-                                     const stun::TransportAddress& peer) {
-  spdlog::debug("channel bound: relayed={} channel=0x{:04x} peer={}", a.relayed.toString(), channel,
-                peer.toString());
 }
 
 }  // namespace turnpike::app

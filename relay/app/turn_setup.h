@@ -5,7 +5,6 @@
 #include "conf/config.h"
 #include "relay/base/clock.h"
 #include "relay/net/shared_state.h"
-#include "relay/turn/allocation_observer.h"
 
 namespace turnpike::app {
 
@@ -14,15 +13,9 @@ namespace turnpike::app {
 /// nullopt (after logging why) when no relay address can be found.
 std::optional<net::SharedState> buildSharedState(const conf::Config& config, const Clock& clock);
 
-/// Logs allocation lifecycle events (one line each, info level).
-class LoggingObserver final : public turn::AllocationObserver {
- public:
-  void onAllocationCreated(const turn::Allocation& a) override;
-  void onAllocationDeleted(const turn::Allocation& a, turn::DeletionReason reason) override;
-  void onPermissionInstalled(const turn::Allocation& a,
-                             const stun::TransportAddress& peer) override;
-  void onChannelBound(const turn::Allocation& a, std::uint16_t channel,
-                      const stun::TransportAddress& peer) override;
-};
+/// The part of the config a reload can replace: protocol settings, the
+/// authenticator (nonces signed with `nonce_key`) and the peer policy.
+std::shared_ptr<const net::ReloadedPolicy> buildPolicy(
+    const conf::Config& config, const std::array<std::uint8_t, 32>& nonce_key);
 
 }  // namespace turnpike::app

@@ -56,4 +56,10 @@ std::uint32_t ConnectionLedger::open() const {
   return total_;
 }
 
+void ConnectionLedger::setLimits(std::uint32_t per_source, std::uint32_t total) {
+  std::lock_guard lock(mutex_);
+  per_source_ = per_source;
+  total_limit_ = total;
+}
+
 }  // namespace turnpike::net

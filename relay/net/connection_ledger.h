@@ -33,6 +33,8 @@ class ConnectionLedger {
   /// A ticket when `source` may open one more connection, else nullptr.
   std::unique_ptr<Ticket> admit(const stun::TransportAddress& source);
   [[nodiscard]] std::uint32_t open() const;
+  /// New limits (reload): open connections above them stay.
+  void setLimits(std::uint32_t per_source, std::uint32_t total);
 
  private:
   struct IpHash {
@@ -43,9 +45,9 @@ class ConnectionLedger {
   };
   void release(const stun::TransportAddress& source);
 
-  const std::uint32_t per_source_;
-  const std::uint32_t total_limit_;
   mutable std::mutex mutex_;
+  std::uint32_t per_source_;                                                          // guarded
+  std::uint32_t total_limit_;                                                         // guarded
   std::uint32_t total_ = 0;                                                           // guarded
   std::unordered_map<stun::TransportAddress, std::uint32_t, IpHash, IpEqual> by_ip_;  // guarded
 };

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <vector>
@@ -15,13 +16,23 @@
 
 namespace turnpike::net {
 
+/// What a reload hands each worker: replaces TurnCore's settings,
+/// credentials and peer policy as a whole.
+struct ReloadedPolicy {
+  turn::TurnSettings settings;
+  std::shared_ptr<const auth::Authenticator> authenticator;
+  std::shared_ptr<const turn::PeerPolicy> policy;
+};
+
 /// What all workers share, built once from the config before they start.
 /// Everything here is either immutable or guarded for the control path
 /// (allocation creation and deletion), never touched per packet.
 struct SharedState {
-  turn::TurnSettings settings;
-  std::unique_ptr<auth::Authenticator> authenticator;
-  std::unique_ptr<turn::PeerPolicy> policy;
+  /// Settings, credentials and peer policy as started; reloads hand each
+  /// worker a new one (Worker::reload).
+  std::shared_ptr<const ReloadedPolicy> policy;
+  /// Signs nonces; kept across reloads so issued nonces stay valid.
+  std::array<std::uint8_t, 32> nonce_key{};
   std::unique_ptr<turn::QuotaLedger> quotas;
   std::vector<std::unique_ptr<turn::RelayPortPool>> port_pools;  // one per relay address
   std::vector<turn::RelayEndpoint> relays;

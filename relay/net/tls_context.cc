@@ -148,18 +148,20 @@ ssl_st* TlsContext::newSession() const {
   return SSL_new(context_);  // holds its own reference to the context
 }
 
-bool TlsContext::reload(std::string& error) {
-  if (selfSigned()) {
+bool TlsContext::reload(const conf::TlsConfig& next, std::string& error) {
+  if (selfSigned() || next.certificate.empty()) {
     error = "no tls.certificate configured; keeping the generated one";
     return false;
   }
-  SSL_CTX* fresh = buildContext(config_, error);
+  SSL_CTX* fresh = buildContext(next, error);
   if (fresh == nullptr) {
     return false;
   }
+  conf::TlsConfig kept = next;  // a copy first: `next` may be config_ itself
   std::lock_guard lock(mutex_);
   SSL_CTX_free(context_);  // connections still using it keep their reference
   context_ = fresh;
+  config_ = std::move(kept);
   return true;
 }
 

@@ -20,12 +20,29 @@ Worker::Worker(unsigned index, const conf::Config& config, const Clock& clock, S
       ledger_(*shared.connections),
       loop_(clock),
       network_(loop_, config.server.socket_buffers),
-      core_(shared.settings, clock, *shared.authenticator, network_, *shared.policy, *shared.quotas,
-            shared.relays, observer),
+      core_(shared.policy->settings, clock, *shared.policy->authenticator, network_,
+            *shared.policy->policy, *shared.quotas, shared.relays, observer),
       server_(core_),
-      sockets_(std::move(sockets)) {
+      sockets_(std::move(sockets)),
+      reloaded_(shared.policy) {
   core_.peer_connections = shared.peer_connections.get();
   core_.draining = shared.draining.get();
+  core_.next_allocation_id = (std::uint64_t{index} << 48) + 1;
+}
+
+void Worker::reload(std::shared_ptr<const ReloadedPolicy> next) {
+  loop_.post([this, next = std::move(next)] {
+    core_.reload(next->settings, *next->authenticator, *next->policy);
+    reloaded_ = next;
+  });
+}
+
+void Worker::runOnLoop(std::function<void(turn::TurnServer&)> task) {
+  loop_.post([this, task = std::move(task)] {
+    if (!stopping_) {
+      task(server_);
+    }
+  });
 }
 
 Worker::~Worker() {
@@ -185,6 +202,7 @@ void Worker::publish() {
 
 void Worker::sweep() {
   server_.expireAllocations();
+  server_.reportUsage();
   publish();
   const auto now = clock_.now();
   std::vector<TcpConnection*> idle;

@@ -67,6 +67,12 @@ class Worker final : public ConnectionOwner {
 
   void onConnectionClosed(TcpConnection* connection) override;
 
+  /// Thread-safe: the worker takes `next` on its own thread, soon after.
+  void reload(std::shared_ptr<const ReloadedPolicy> next);
+  /// Thread-safe: runs `task` on the worker's thread, with its TURN state.
+  /// Never runs once the worker has stopped.
+  void runOnLoop(std::function<void(turn::TurnServer&)> task);
+
  private:
   void beginStop();
   void finishStopIfIdle();
@@ -91,6 +97,7 @@ class Worker final : public ConnectionOwner {
   std::unordered_map<TcpConnection*, std::unique_ptr<TcpConnection>> connections_;
   std::unordered_map<turn::FiveTuple, TcpConnection*, turn::FiveTupleHash> by_five_tuple_;
   bool stopping_ = false;
+  std::shared_ptr<const ReloadedPolicy> reloaded_;  ///< keeps what core_ points at alive
   mutable std::mutex snapshot_mutex_;
   WorkerSnapshot snapshot_;  // guarded by snapshot_mutex_
   std::thread thread_;

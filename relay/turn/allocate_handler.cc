@@ -244,6 +244,7 @@ Outcome handleAllocate(const RequestContext& ctx, const auth::AuthResult& auth, 
   }
   const auto now = core.clock.now();
   auto a = std::make_unique<Allocation>();
+  a->id = core.next_allocation_id++;
   a->five_tuple = ctx.five_tuple;
   a->relay_bind = relay->bind;
   a->relay_bind.port = opened->first;
@@ -252,7 +253,7 @@ Outcome handleAllocate(const RequestContext& ctx, const auth::AuthResult& auth, 
   a->socket = opened->second;
   a->username = auth.credential.username;
   a->user_id = auth.credential.user_id;
-  a->realm = core.authenticator.realm();
+  a->realm = core.authenticator->realm();
   a->key = auth.credential.key;
   a->credential_expires_at = auth.credential.expires_at;
   a->algorithm = auth.algorithm;

@@ -58,6 +58,8 @@ struct TcpPeer {
 
 /// One allocation: owned by the worker whose socket received its Allocate.
 struct Allocation {
+  /// Unique in the process: what usage records and the admin API name it by.
+  std::uint64_t id = 0;
   FiveTuple five_tuple;
   stun::TransportAddress relay_bind;  ///< where the relay socket is bound
   stun::TransportAddress relayed;     ///< what XOR-RELAYED-ADDRESS advertises
@@ -84,6 +86,8 @@ struct Allocation {
   stun::PasswordAlgorithmId algorithm = stun::PasswordAlgorithmId::Md5;
   Clock::TimePoint created_at;
   Clock::TimePoint expires_at;
+  /// When the next interim usage record is due (TurnSettings::usage_interval).
+  Clock::TimePoint usage_due;
   std::vector<Permission> permissions;
   std::vector<ChannelBinding> channels;
   TrafficCounters traffic;

@@ -31,7 +31,7 @@ PeerCheck checkPeer(const stun::RawAttribute& attr, const stun::MessageView& req
   }
   // Policy first: an IPv4 address hidden in an IPv6 form is refused as what
   // it is, not as a family mismatch.
-  if (!core.policy.permits(peer.value())) {
+  if (!core.policy->permits(peer.value())) {
     ++core.counters.denied_peer;
     return {std::nullopt, ec::kForbidden};
   }

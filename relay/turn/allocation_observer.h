@@ -7,7 +7,7 @@
 
 namespace turnpike::turn {
 
-enum class DeletionReason : std::uint8_t { Refresh, Expired, ConnectionClosed, Shutdown };
+enum class DeletionReason : std::uint8_t { Refresh, Expired, ConnectionClosed, Shutdown, Admin };
 
 constexpr std::string_view deletionReasonName(DeletionReason r) {
   switch (r) {
@@ -15,6 +15,7 @@ constexpr std::string_view deletionReasonName(DeletionReason r) {
     case DeletionReason::Expired: return "expired";
     case DeletionReason::ConnectionClosed: return "connection_closed";
     case DeletionReason::Shutdown: return "shutdown";
+    case DeletionReason::Admin: return "admin";
   }
   return "unknown";
 }
@@ -26,6 +27,8 @@ class AllocationObserver {
   virtual ~AllocationObserver() = default;
   virtual void onAllocationCreated(const Allocation& /*allocation*/) {}
   virtual void onAllocationRefreshed(const Allocation& /*allocation*/) {}
+  /// Every TurnSettings::usage_interval while it lives: `traffic` so far.
+  virtual void onAllocationUsage(const Allocation& /*allocation*/) {}
   /// `allocation.traffic` holds the final byte and packet counts.
   virtual void onAllocationDeleted(const Allocation& /*allocation*/, DeletionReason /*reason*/) {}
   virtual void onPermissionInstalled(const Allocation& /*allocation*/,

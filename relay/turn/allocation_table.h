@@ -30,6 +30,12 @@ class AllocationTable {
   template <typename F>
   void forEach(F&& f) const {
     for (const auto& [tuple, allocation] : by_five_tuple_) {
+      f(static_cast<const Allocation&>(*allocation));
+    }
+  }
+  template <typename F>
+  void forEachMutable(F&& f) {
+    for (auto& [tuple, allocation] : by_five_tuple_) {
       f(*allocation);
     }
   }

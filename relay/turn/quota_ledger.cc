@@ -33,4 +33,10 @@ std::uint32_t QuotaLedger::total() const {
   return in_use_;
 }
 
+void QuotaLedger::setLimits(std::uint32_t per_user, std::uint32_t total) {
+  std::lock_guard lock(mutex_);
+  per_user_ = per_user;
+  total_ = total;
+}
+
 }  // namespace turnpike::turn

@@ -17,6 +17,8 @@ class QuotaLedger {
   Decision acquire(const std::string& user_id);
   void release(const std::string& user_id);
   [[nodiscard]] std::uint32_t total() const;
+  /// New limits (reload): allocations above them stay; new ones wait.
+  void setLimits(std::uint32_t per_user, std::uint32_t total);
 
  private:
   mutable std::mutex mutex_;

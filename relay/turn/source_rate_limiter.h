@@ -18,6 +18,8 @@ class SourceRateLimiter {
 
   /// True when a response to `source` may be sent now.
   bool allow(const stun::TransportAddress& source, Clock::TimePoint now);
+  /// A new budget (reload); counts in flight carry on.
+  void setRate(std::uint32_t per_second) { per_second_ = per_second; }
 
   static constexpr std::size_t kSlots = 4096;
 

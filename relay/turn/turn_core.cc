@@ -40,6 +40,14 @@ void TurnCore::deleteAllocation(Allocation& allocation, DeletionReason reason) {
   observer.onAllocationDeleted(*owned, reason);
 }
 
+void TurnCore::reload(const TurnSettings& next, const auth::Authenticator& auth,
+                      const PeerPolicy& peer_policy) {
+  settings = next;
+  limiter.setRate(next.unauthenticated_rate);
+  authenticator = &auth;
+  policy = &peer_policy;
+}
+
 TrafficCounters& TrafficCounters::operator+=(const TrafficCounters& o) {
   bytes_to_peer += o.bytes_to_peer;
   packets_to_peer += o.packets_to_peer;

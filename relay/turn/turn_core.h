@@ -27,9 +27,9 @@ struct TurnCore {
            std::vector<RelayEndpoint> relays_in, AllocationObserver& observer_in)
       : settings(std::move(settings_in)),
         clock(clock_in),
-        authenticator(auth_in),
+        authenticator(&auth_in),
         network(network_in),
-        policy(policy_in),
+        policy(&policy_in),
         quotas(quotas_in),
         relays(std::move(relays_in)),
         observer(observer_in),
@@ -39,12 +39,17 @@ struct TurnCore {
   void deleteAllocation(Allocation& allocation, DeletionReason reason);
   /// Returns a relay port to the pool of the relay address it was bound on.
   void releasePort(const stun::TransportAddress& bound);
+  /// Takes reloaded settings, credentials and peer policy (on the worker's
+  /// thread; whoever calls keeps `auth` and `peer_policy` alive).
+  void reload(const TurnSettings& next, const auth::Authenticator& auth,
+              const PeerPolicy& peer_policy);
 
   TurnSettings settings;
   const Clock& clock;
-  const auth::Authenticator& authenticator;
+  /// Replaced as a whole on reload: never null.
+  const auth::Authenticator* authenticator;
   RelayNetwork& network;
-  const PeerPolicy& policy;
+  const PeerPolicy* policy;
   QuotaLedger& quotas;
   std::vector<RelayEndpoint> relays;
   AllocationObserver& observer;
@@ -67,6 +72,8 @@ struct TurnCore {
   ServerCounters counters;
   SourceRateLimiter limiter;
   std::uint64_t indication_counter = 0;
+  /// Allocation ids: the worker's number in the top byte, then a count.
+  std::uint64_t next_allocation_id = 1;
   /// Where Data indications and ChannelData for the client are built.
   std::array<std::uint8_t, 65536 + 64> scratch{};
 };

@@ -108,11 +108,40 @@ void TurnServer::deleteAllocationOf(const FiveTuple& five_tuple) {
 
 void TurnServer::deleteAllAllocations() {
   std::vector<Allocation*> all;
-  core_.allocations.forEach(
-      [&](const Allocation& a) { all.push_back(const_cast<Allocation*>(&a)); });
+  core_.allocations.forEachMutable([&](Allocation& a) { all.push_back(&a); });
   for (Allocation* a : all) {
     core_.deleteAllocation(*a, DeletionReason::Shutdown);
   }
+}
+
+std::size_t TurnServer::deleteAllocationsWhere(const std::function<bool(const Allocation&)>& pick) {
+  std::vector<Allocation*> picked;
+  core_.allocations.forEachMutable([&](Allocation& a) {
+    if (pick(a)) {
+      picked.push_back(&a);
+    }
+  });
+  for (Allocation* a : picked) {
+    core_.deleteAllocation(*a, DeletionReason::Admin);
+  }
+  return picked.size();
+}
+
+void TurnServer::reportUsage() {
+  const auto interval = core_.settings.usage_interval;
+  if (interval.count() == 0) {
+    return;
+  }
+  const auto now = core_.clock.now();
+  core_.allocations.forEachMutable([&](Allocation& a) {
+    if (a.usage_due == Clock::TimePoint{}) {
+      a.usage_due = a.created_at + interval;
+    }
+    if (now >= a.usage_due) {
+      core_.observer.onAllocationUsage(a);
+      a.usage_due = now + interval;
+    }
+  });
 }
 
 Outcome TurnServer::handleStun(std::span<const std::uint8_t> bytes, const FiveTuple& five_tuple,
@@ -176,7 +205,7 @@ Outcome TurnServer::authenticated(const RequestContext& ctx, TurnHandler handler
   const auto& software = core_.settings.software;
   const auto unix_now = core_.clock.unixTime();
   const auth::AuthResult auth =
-      core_.authenticator.authenticate(ctx.request, ctx.source(), unix_now);
+      core_.authenticator->authenticate(ctx.request, ctx.source(), unix_now);
   if (auth.action == auth::AuthResult::Action::Accept) {
     return handler(ctx, auth, core_);
   }
@@ -192,12 +221,12 @@ Outcome TurnServer::authenticated(const RequestContext& ctx, TurnHandler handler
       return errorResponse(ctx, software, stun::error_codes::kBadRequest);
     case auth::AuthResult::Action::Stale:
       return challengeResponse(ctx, software, stun::error_codes::kStaleNonce,
-                               core_.authenticator.realm(),
-                               core_.authenticator.nonceFor(ctx.source(), unix_now));
+                               core_.authenticator->realm(),
+                               core_.authenticator->nonceFor(ctx.source(), unix_now));
     default:
       return challengeResponse(ctx, software, stun::error_codes::kUnauthenticated,
-                               core_.authenticator.realm(),
-                               core_.authenticator.nonceFor(ctx.source(), unix_now));
+                               core_.authenticator->realm(),
+                               core_.authenticator->nonceFor(ctx.source(), unix_now));
   }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 
 #include "relay/stun/stream_framer.h"
@@ -40,6 +41,11 @@ class TurnServer {
   }
   /// Deletes every allocation (shutdown).
   void deleteAllAllocations();
+  /// Deletes the allocations `pick` says yes to (admin kick); how many.
+  std::size_t deleteAllocationsWhere(const std::function<bool(const Allocation&)>& pick);
+  /// Interim usage records for allocations whose interval is up; call about
+  /// once a second.
+  void reportUsage();
   /// Input that never reached the parser: a stream that cannot be framed, a
   /// datagram larger than any valid message.
   void countMalformed() { ++core_.counters.malformed; }

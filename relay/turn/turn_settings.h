@@ -27,6 +27,8 @@ struct TurnSettings {
   std::uint32_t unauthenticated_rate = 10;  ///< error responses per second per source IP
   /// Accept ChannelBind for 0x5000..0x7FFF too, as RFC 5766 did.
   bool rfc5766_channel_numbers = false;
+  /// An interim usage record per allocation this often; 0 = only at the end.
+  std::chrono::seconds usage_interval{0};
   /// While draining, new Allocates are sent here (300 Try Alternate).
   std::vector<stun::TransportAddress> alternate_servers;
 };

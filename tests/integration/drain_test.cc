@@ -7,15 +7,8 @@
 
 #include <string>
 
-#include "relay/stun/address_attribute.h"
-#include "relay/stun/error_code_attribute.h"
-#include "relay/stun/long_term_key.h"
-#include "relay/stun/message_builder.h"
-#include "relay/stun/message_view.h"
-#include "relay/stun/text_attributes.h"
-#include "relay/stun/turn_attributes.h"
 #include "tests/integration/interop_tools.h"
-#include "tests/integration/loopback_client.h"
+#include "tests/integration/turn_client.h"
 #include "tests/integration/turnpike_server.h"
 
 namespace turnpike::testing {
@@ -26,60 +19,10 @@ using stun::Method;
 
 const std::string kToken = "drain-test-token-0123";
 
-/// A minimal TURN client over UDP as static user alice (long-term credentials).
-class AliceClient {
+/// Static user alice of kTurnTop.
+class AliceClient : public TurnClient {
  public:
-  explicit AliceClient(std::uint16_t port) : socket_(SOCK_DGRAM, port) {}
-
-  /// Sends `method` with `fill`, authenticated once a nonce is known; returns
-  /// the response (after one 401 round when needed).
-  std::optional<std::vector<std::uint8_t>> request(
-      Method method, const std::function<void(stun::MessageBuilder&)>& fill) {
-    for (int round = 0; round < 2; ++round) {
-      std::array<std::uint8_t, 512> buf{};
-      stun::TransactionId tid{};
-      tid[0] = static_cast<std::uint8_t>(++counter_);
-      stun::MessageBuilder b(buf, {method, stun::MessageClass::Request}, tid);
-      if (fill) fill(b);
-      if (!nonce_.empty()) {
-        b.addText(AttributeType::Username, "alice");
-        b.addText(AttributeType::Realm, "example.org");
-        b.addText(AttributeType::Nonce, nonce_);
-        b.addMessageIntegrity(
-            *stun::longTermKey(stun::PasswordAlgorithmId::Md5, "alice", "example.org", "alice-pw"));
-      }
-      if (!socket_.send(b.bytes())) return std::nullopt;
-      auto reply = socket_.receive();
-      if (!reply) return std::nullopt;
-      const auto view = stun::MessageView::parse(*reply);
-      if (!view) return std::nullopt;
-      if (errorOf(*reply) != 401) return reply;
-      const auto nonce = view.value().find(AttributeType::Nonce);
-      nonce_.assign(nonce->value.begin(), nonce->value.end());
-    }
-    return std::nullopt;
-  }
-
-  /// A Send indication to `peer` (no answer comes).
-  void sendIndication(const stun::TransportAddress& peer, const std::string& data) {
-    std::array<std::uint8_t, 512> buf{};
-    stun::MessageBuilder b(buf, {Method::Send, stun::MessageClass::Indication},
-                           stun::TransactionId{9});
-    b.addXorAddress(AttributeType::XorPeerAddress, peer);
-    b.add(AttributeType::Data, {reinterpret_cast<const std::uint8_t*>(data.data()), data.size()});
-    socket_.send(b.bytes());
-  }
-
-  static std::uint16_t errorOf(const std::vector<std::uint8_t>& bytes) {
-    const auto view = stun::MessageView::parse(bytes);
-    const auto attr = view ? view.value().find(AttributeType::ErrorCode) : std::nullopt;
-    return attr ? stun::decodeErrorCode(attr->value).value().code : 0;
-  }
-
- private:
-  LoopbackSocket socket_;
-  std::string nonce_;
-  int counter_ = 0;
+  explicit AliceClient(std::uint16_t port) : TurnClient(port, "alice", "alice-pw") {}
 };
 
 std::function<void(stun::MessageBuilder&)> udpRelay() {
@@ -137,27 +80,15 @@ TEST(Operations, DrainKeepsOpenAllocationsTurnsNewOnesAwayAndExits) {
       open.request(Method::Refresh, [](auto& b) { b.addU32(AttributeType::Lifetime, 600); });
   ASSERT_TRUE(refreshed);
   EXPECT_EQ(AliceClient::errorOf(*refreshed), 0);
-  const int peer = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(peer, reinterpret_cast<sockaddr*>(&sin), sizeof sin), 0);
-  socklen_t len = sizeof sin;
-  ::getsockname(peer, reinterpret_cast<sockaddr*>(&sin), &len);
-  const auto peer_address =
-      *stun::TransportAddress::parse("127.0.0.1:" + std::to_string(ntohs(sin.sin_port)));
+  LoopbackPeer peer;
+  const auto& peer_address = peer.address();
   const auto permitted = open.request(Method::CreatePermission, [&](auto& b) {
     b.addXorAddress(AttributeType::XorPeerAddress, peer_address);
   });
   ASSERT_TRUE(permitted);
   EXPECT_EQ(AliceClient::errorOf(*permitted), 0);
   open.sendIndication(peer_address, "still relaying");
-  pollfd p{peer, POLLIN, 0};
-  ASSERT_EQ(::poll(&p, 1, 5000), 1);
-  std::array<char, 64> got{};
-  const ssize_t n = ::recv(peer, got.data(), got.size(), 0);
-  EXPECT_EQ(std::string(got.data(), n > 0 ? static_cast<std::size_t>(n) : 0), "still relaying");
-  ::close(peer);
+  EXPECT_EQ(peer.receive().value_or(""), "still relaying");
 
   // A new allocation is sent to the alternate.
   AliceClient late(server.udpPort());

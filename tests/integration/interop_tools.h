@@ -48,12 +48,15 @@ struct RestCredentials {
   std::string username;
   std::string password;
 };
-inline RestCredentials restCredentials(const std::string& user) {
+/// A TURN REST credential for `user`, signed with `secret` by openssl.
+inline RestCredentials restCredentials(const std::string& user,
+                                       const std::string& secret = "s3cret") {
   RestCredentials c;
   c.username = std::to_string(std::time(nullptr) + 3600) + ":" + user;
-  const auto pw = runCommand(
-      {"/bin/sh", "-c",
-       "printf %s '" + c.username + "' | openssl dgst -binary -sha1 -hmac s3cret | base64"});
+  const auto pw =
+      runCommand({"/bin/sh", "-c",
+                  "printf %s '" + c.username + "' | openssl dgst -binary -sha1 -hmac '" + secret +
+                      "' | base64"});
   c.password = pw.output.substr(0, pw.output.find('\n'));
   return c;
 }

@@ -30,10 +30,7 @@ class TurnpikeServer {
                           const std::string& control_yaml = kLoopbackControl) {
     config_path_ = ::testing::TempDir() + "turnpike-" + std::to_string(::getpid()) + "-" +
                    std::to_string(counter_++) + ".yaml";
-    std::ofstream(config_path_) << listen_yaml << "metrics:\n  listen: \"127.0.0.1:0\"\n"
-                                << control_yaml << "relay:\n  workers: 2\n"
-                                << relay_yaml << "server:\n  shutdown_grace: 2s\n"
-                                << extra_yaml;
+    rewrite(extra_yaml, relay_yaml, listen_yaml, control_yaml);
     process_ = std::make_unique<Subprocess>(
         std::vector<std::string>{TURNPIKE_BINARY, "--config", config_path_});
     ready_ = process_->waitForOutput("running with", std::chrono::seconds{10});
@@ -56,6 +53,17 @@ class TurnpikeServer {
     }
   }
   ~TurnpikeServer() { std::remove(config_path_.c_str()); }
+
+  /// Writes the config file again (the server reads it on SIGHUP or POST
+  /// /admin/reload), with the same arguments as the constructor.
+  void rewrite(const std::string& extra_yaml, const std::string& relay_yaml = "",
+               const std::string& listen_yaml = kLoopbackListen,
+               const std::string& control_yaml = kLoopbackControl) {
+    std::ofstream(config_path_) << listen_yaml << "metrics:\n  listen: \"127.0.0.1:0\"\n"
+                                << control_yaml << "relay:\n  workers: 2\n"
+                                << relay_yaml << "server:\n  shutdown_grace: 2s\n"
+                                << extra_yaml;
+  }
 
   [[nodiscard]] bool ready() const {
     return ready_ && udp_port_ != 0 && tcp_port_ != 0 && tls_port_ != 0;

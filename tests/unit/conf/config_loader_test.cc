@@ -82,6 +82,29 @@ TEST(ConfigLoader, TlsKeys) {
             "tls: line 2: certificate and private_key go together");
 }
 
+TEST(ConfigLoader, OperationsKeys) {
+  const auto r = loadConfig(
+      "node:\n  name: edge-1\n  region: eu-west\nusage:\n  interval: 30s\n  buffer: 500\n"
+      "store:\n  redis:\n    address: \"127.0.0.1:6379\"\n    stream: usage\n"
+      "    max_length: 1000\nmetrics:\n  basic_auth:\n    username: prom\n    password: pw\n");
+  ASSERT_TRUE(r.config.has_value()) << r.errors.front().toString();
+  EXPECT_EQ(r.config->node.name, "edge-1");
+  EXPECT_EQ(r.config->node.region, "eu-west");
+  EXPECT_EQ(r.config->usage.interval, std::chrono::seconds{30});
+  EXPECT_EQ(r.config->usage.buffer, 500U);
+  ASSERT_TRUE(r.config->redis.address.has_value());
+  EXPECT_EQ(r.config->redis.address->port, 6379);
+  EXPECT_EQ(r.config->redis.stream, "usage");
+  EXPECT_EQ(r.config->metrics_auth.username, "prom");
+  EXPECT_FALSE(loadConfig("").config->redis.address.has_value());  // no Redis by default
+  EXPECT_EQ(onlyError(loadConfig("usage:\n  interval: 500ms\n")),
+            "usage.interval: line 2: must be 0 (only when an allocation ends) or at least 1s");
+  EXPECT_EQ(onlyError(loadConfig("store:\n  redis:\n    adress: \"127.0.0.1:1\"\n")),
+            "store.redis.adress: line 3: unknown key (did you mean \"store.redis.address\"?)");
+  EXPECT_EQ(onlyError(loadConfig("metrics:\n  basic_auth:\n    username: prom\n")),
+            "metrics.basic_auth: line 3: username and password go together");
+}
+
 TEST(ConfigLoader, WorkersAuto) {
   const auto r = loadConfig("relay:\n  workers: auto\n");
   ASSERT_TRUE(r.config.has_value());

@@ -1,0 +1,102 @@
+#include "relay/app/allocation_directory.h"
+
+#include <chrono>
+#include <future>
+#include <memory>
+
+#include "relay/app/allocation_json.h"
+
+namespace turnpike::app {
+namespace {
+
+constexpr auto kAnswerWithin = std::chrono::seconds{2};
+
+// Runs `task` on every worker and gathers the answers in worker order.
+template <typename T>
+std::optional<std::vector<T>> askEach(const std::vector<net::Worker*>& workers,
+                                      const std::function<T(turn::TurnServer&)>& task) {
+  std::vector<std::future<T>> answers;
+  answers.reserve(workers.size());
+  for (net::Worker* w : workers) {
+    auto promise = std::make_shared<std::promise<T>>();
+    answers.push_back(promise->get_future());
+    w->runOnLoop([promise, task](turn::TurnServer& server) { promise->set_value(task(server)); });
+  }
+  std::vector<T> out;
+  out.reserve(answers.size());
+  const auto deadline = std::chrono::steady_clock::now() + kAnswerWithin;
+  for (auto& answer : answers) {
+    if (answer.wait_until(deadline) != std::future_status::ready) {
+      return std::nullopt;
+    }
+    try {
+      out.push_back(answer.get());
+    } catch (const std::future_error&) {
+      return std::nullopt;  // the worker stopped before it ran the task
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<nlohmann::json> AllocationDirectory::list(const std::string& user) const {
+  const Clock& clock = clock_;
+  const auto answers = askEach<nlohmann::json>(workers_, [&clock, user](turn::TurnServer& server) {
+    nlohmann::json found = nlohmann::json::array();
+    server.forEachAllocation([&](const turn::Allocation& a) {
+      if (user.empty() || a.user_id == user) {
+        found.push_back(allocationJson(a, clock));
+      }
+    });
+    return found;
+  });
+  if (!answers) {
+    return std::nullopt;
+  }
+  nlohmann::json all = nlohmann::json::array();
+  for (const auto& part : *answers) {
+    all.insert(all.end(), part.begin(), part.end());
+  }
+  return all;
+}
+
+std::optional<nlohmann::json> AllocationDirectory::show(std::uint64_t id) const {
+  const Clock& clock = clock_;
+  const auto answers = askEach<nlohmann::json>(workers_, [&clock, id](turn::TurnServer& server) {
+    nlohmann::json found;
+    server.forEachAllocation([&](const turn::Allocation& a) {
+      if (a.id == id) {
+        found = allocationJson(a, clock);
+      }
+    });
+    return found;
+  });
+  if (!answers) {
+    return std::nullopt;
+  }
+  for (const auto& part : *answers) {
+    if (!part.is_null()) {
+      return part;
+    }
+  }
+  return nlohmann::json();
+}
+
+std::optional<std::size_t> AllocationDirectory::kick(const std::string& user,
+                                                     std::optional<std::uint64_t> id) const {
+  const auto answers = askEach<std::size_t>(workers_, [user, id](turn::TurnServer& server) {
+    return server.deleteAllocationsWhere(
+        [&](const turn::Allocation& a) { return id ? a.id == *id : a.user_id == user; });
+  });
+  if (!answers) {
+    return std::nullopt;
+  }
+  std::size_t total = 0;
+  for (const std::size_t n : *answers) {
+    total += n;
+  }
+  return total;
+}
+
+}  // namespace turnpike::app

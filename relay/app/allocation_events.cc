@@ -1,0 +1,89 @@
+#include "relay/app/allocation_events.h"
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "relay/app/allocation_json.h"
+#include "relay/app/logging.h"
+#include "relay/turn/transport.h"
+
+namespace turnpike::app {
+
+std::string nodeName(const conf::NodeConfig& node) {
+  if (!node.name.empty()) {
+    return node.name;
+  }
+  char host[256] = {};
+  return ::gethostname(host, sizeof host - 1) == 0 ? std::string(host) : std::string("turnpike");
+}
+
+AllocationEvents::AllocationEvents(const conf::NodeConfig& node, const Clock& clock,
+                                   RedisUsageStream* stream)
+    : node_(nodeName(node)), region_(node.region), clock_(clock), stream_(stream) {}
+
+void AllocationEvents::onAllocationCreated(const turn::Allocation& a) {
+  nlohmann::json line = {
+      {"time", isoTime(std::chrono::system_clock::now())},
+      {"level", "info"},
+      {"event", "allocation.created"},
+      {"node", node_},
+      {"region", region_},
+      {"allocation", allocationIdText(a.id)},
+      {"user", a.user_id},
+      {"realm", a.realm},
+      {"transport", std::string(turn::transportName(a.five_tuple.transport))},
+      {"client", a.five_tuple.client.toString()},
+      {"relayed", a.relayed.toString()},
+  };
+  logEvent(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+void AllocationEvents::onAllocationUsage(const turn::Allocation& a) {
+  usageRecord(a, "allocation.usage", "");
+}
+
+void AllocationEvents::onAllocationDeleted(const turn::Allocation& a, turn::DeletionReason reason) {
+  usageRecord(a, "allocation.deleted", turn::deletionReasonName(reason));
+}
+
+// A usage record: totals since the allocation started, so the last record
+// of an allocation holds its whole usage and a lost interim one costs
+// nothing.
+void AllocationEvents::usageRecord(const turn::Allocation& a, const char* event,
+                                   std::string_view reason) {
+  const auto now = std::chrono::system_clock::now();
+  nlohmann::json line = {
+      {"time", isoTime(now)},
+      {"level", "info"},
+      {"event", event},
+      {"node", node_},
+      {"region", region_},
+      {"allocation", allocationIdText(a.id)},
+      {"user", a.user_id},
+      {"realm", a.realm},
+      {"transport", std::string(turn::transportName(a.five_tuple.transport))},
+      {"client", a.five_tuple.client.toString()},
+      {"relayed", a.relayed.toString()},
+      {"start", isoTime(wallTime(clock_, a.created_at))},
+      {"end", isoTime(now)},
+  };
+  if (!reason.empty()) {
+    line["reason"] = std::string(reason);
+  }
+  addTraffic(line, a.traffic);
+  logEvent(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  if (stream_ == nullptr) {
+    return;
+  }
+  RedisUsageStream::Record record;
+  for (const auto& [key, value] : line.items()) {
+    if (key == "time" || key == "level") {
+      continue;
+    }
+    record.emplace_back(key, value.is_string() ? value.get<std::string>() : value.dump());
+  }
+  stream_->push(std::move(record));
+}
+
+}  // namespace turnpike::app

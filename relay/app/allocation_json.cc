@@ -1,0 +1,78 @@
+#include "relay/app/allocation_json.h"
+
+#include <cstdio>
+#include <ctime>
+
+#include "relay/turn/transport.h"
+
+namespace turnpike::app {
+
+std::string allocationIdText(std::uint64_t id) {
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(id));
+  return text;
+}
+
+std::string isoTime(std::chrono::system_clock::time_point t) {
+  const auto since_epoch = t.time_since_epoch();
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
+  const auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch - seconds).count();
+  const std::time_t whole = seconds.count();
+  std::tm tm{};
+  gmtime_r(&whole, &tm);
+  char stamp[40];
+  const std::size_t n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(stamp + n, sizeof stamp - n, ".%03dZ", static_cast<int>(millis));
+  return stamp;
+}
+
+std::chrono::system_clock::time_point wallTime(const Clock& clock, Clock::TimePoint at) {
+  const auto ago = clock.now() - at;
+  return std::chrono::system_clock::now() -
+         std::chrono::duration_cast<std::chrono::system_clock::duration>(ago);
+}
+
+void addTraffic(nlohmann::json& out, const turn::TrafficCounters& t) {
+  out["bytes_client_to_peer"] = t.bytes_to_peer;
+  out["packets_client_to_peer"] = t.packets_to_peer;
+  out["bytes_peer_to_client"] = t.bytes_from_peer;
+  out["packets_peer_to_client"] = t.packets_from_peer;
+}
+
+nlohmann::json allocationJson(const turn::Allocation& a, const Clock& clock) {
+  const auto now = clock.now();
+  std::size_t permissions = 0;
+  for (const auto& p : a.permissions) {
+    permissions += p.expires_at > now ? 1 : 0;
+  }
+  std::size_t channels = 0;
+  for (const auto& c : a.channels) {
+    channels += c.expires_at > now ? 1 : 0;
+  }
+  nlohmann::json relayed = nlohmann::json::array({a.relayed.toString()});
+  if (a.additional) {
+    relayed.push_back(a.additional->relayed.toString());
+  }
+  nlohmann::json out = {
+      {"id", allocationIdText(a.id)},
+      {"user", a.user_id},
+      {"username", a.username},
+      {"realm", a.realm},
+      {"transport", std::string(turn::transportName(a.five_tuple.transport))},
+      {"client", a.five_tuple.client.toString()},
+      {"server", a.five_tuple.server.toString()},
+      {"relayed", relayed},
+      {"relay_protocol", a.tcp ? "tcp" : "udp"},
+      {"start", isoTime(wallTime(clock, a.created_at))},
+      {"expires_in_seconds",
+       std::chrono::duration_cast<std::chrono::seconds>(a.expires_at - now).count()},
+      {"permissions", permissions},
+      {"channels", channels},
+      {"tcp_peers", a.tcp_peers.size()},
+  };
+  addTraffic(out, a.traffic);
+  return out;
+}
+
+}  // namespace turnpike::app

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "relay/base/clock.h"
+#include "relay/turn/allocation.h"
+
+namespace turnpike::app {
+
+/// "0001000000000005": how an allocation id is written everywhere.
+std::string allocationIdText(std::uint64_t id);
+
+/// RFC 3339 UTC with milliseconds: "2026-11-21T12:00:00.123Z".
+std::string isoTime(std::chrono::system_clock::time_point t);
+
+/// When `at` (on the worker's steady clock) was on the wall clock.
+std::chrono::system_clock::time_point wallTime(const Clock& clock, Clock::TimePoint at);
+
+/// The allocation as the admin API shows it: id, user, addresses,
+/// transport, start, expiry, permissions, channels, traffic each way.
+nlohmann::json allocationJson(const turn::Allocation& a, const Clock& clock);
+
+/// Bytes and packets each way, named as the metrics name the directions.
+void addTraffic(nlohmann::json& out, const turn::TrafficCounters& t);
+
+}  // namespace turnpike::app

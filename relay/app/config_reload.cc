@@ -1,0 +1,82 @@
+#include "relay/app/config_reload.h"
+
+#include <spdlog/spdlog.h>
+
+#include "conf/config_loader.h"
+#include "conf/reload_rules.h"
+#include "relay/app/logging.h"
+#include "relay/app/turn_setup.h"
+
+namespace turnpike::app {
+namespace {
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string s;
+  for (const auto& item : items) {
+    s += (s.empty() ? "" : ", ") + item;
+  }
+  return s;
+}
+
+}  // namespace
+
+ReloadOutcome ConfigReloader::refuse(ReloadOutcome outcome) {
+  ++failed_;
+  spdlog::error("config not reloaded, nothing changed: {}{}", outcome.message,
+                outcome.errors.empty() ? "" : ": " + joined(outcome.errors));
+  return outcome;
+}
+
+ReloadOutcome ConfigReloader::reload() {
+  std::lock_guard lock(mutex_);
+  ReloadOutcome outcome;
+  if (path_.empty()) {
+    outcome.message = "started without --config: there is no file to reload";
+    return refuse(std::move(outcome));
+  }
+  auto loaded = conf::loadConfigFile(path_);
+  if (!loaded.config) {
+    outcome.message = path_ + " is not valid";
+    outcome.invalid_file = true;
+    for (const auto& error : loaded.errors) {
+      outcome.errors.push_back(error.toString());
+    }
+    return refuse(std::move(outcome));
+  }
+  const conf::Config& next = *loaded.config;
+  outcome.errors = conf::restartOnlyChanges(running_, next);
+  if (!outcome.errors.empty()) {
+    outcome.message = "these settings need a restart";
+    return refuse(std::move(outcome));
+  }
+  // The certificate files are re-read even when their paths stay the same:
+  // rotating the files in place is the usual way.
+  if (shared_.tls && !next.tls.certificate.empty()) {
+    std::string error;
+    if (!shared_.tls->reload(next.tls, error)) {
+      outcome.message = "TLS certificate not reloaded";
+      outcome.invalid_file = true;
+      outcome.errors.push_back(error);
+      return refuse(std::move(outcome));
+    }
+    spdlog::info("TLS certificate reloaded, sha256 {}", shared_.tls->fingerprint());
+  }
+  const auto policy = buildPolicy(next, shared_.nonce_key);
+  for (net::Worker* worker : workers_) {
+    worker->reload(policy);
+  }
+  shared_.quotas->setLimits(next.limits.allocations_per_user, next.limits.total_allocations);
+  shared_.connections->setLimits(next.limits.connections_per_source, next.limits.total_connections);
+  setLogLevel(next.log.level);
+  outcome.ok = true;
+  outcome.changed = conf::reloadableChanges(running_, next);
+  outcome.message = outcome.changed.empty() ? "reloaded; no setting changed" : "reloaded";
+  running_ = next;
+  ++succeeded_;
+  spdlog::info(
+      "config reloaded from {}: {}", path_,
+      outcome.changed.empty() ? "no setting changed" : "changed " + joined(outcome.changed));
+  return outcome;
+}
+
+}  // namespace turnpike::app

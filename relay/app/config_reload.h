@@ -1,0 +1,55 @@
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "conf/config.h"
+#include "relay/net/shared_state.h"
+#include "relay/net/worker.h"
+
+namespace turnpike::app {
+
+/// What a reload did, for the log and POST /admin/reload.
+struct ReloadOutcome {
+  bool ok = false;
+  std::string message;
+  std::vector<std::string> changed;  ///< reloadable keys that changed (ok)
+  std::vector<std::string> errors;   ///< config errors or restart-only keys (not ok)
+  bool invalid_file = false;         ///< the file did not load or its certificate is bad
+};
+
+/// Re-reads the config file and applies what can change while running
+/// (conf/reload_rules.h): credentials, peer policy, limits, log level, TLS
+/// certificate. All or nothing: an invalid file, or one changing a
+/// restart-only key, changes nothing. Open allocations keep their
+/// credentials and relay on. Thread-safe (SIGHUP on the main thread, the
+/// admin API on the control thread).
+class ConfigReloader {
+ public:
+  ConfigReloader(std::string path, conf::Config running, net::SharedState& shared,
+                 std::vector<net::Worker*> workers)
+      : path_(std::move(path)),
+        running_(std::move(running)),
+        shared_(shared),
+        workers_(std::move(workers)) {}
+
+  ReloadOutcome reload();
+
+  [[nodiscard]] std::uint64_t succeeded() const { return succeeded_.load(); }
+  [[nodiscard]] std::uint64_t failed() const { return failed_.load(); }
+
+ private:
+  ReloadOutcome refuse(ReloadOutcome outcome);
+
+  const std::string path_;  ///< empty: started on the built-in defaults
+  std::mutex mutex_;
+  conf::Config running_;  // guarded by mutex_
+  net::SharedState& shared_;
+  std::vector<net::Worker*> workers_;
+  std::atomic<std::uint64_t> succeeded_{0};
+  std::atomic<std::uint64_t> failed_{0};
+};
+
+}  // namespace turnpike::app
