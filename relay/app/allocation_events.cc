@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include <nlohmann/json.hpp>
 
 #include "relay/app/allocation_json.h"
@@ -23,7 +25,7 @@ AllocationEvents::AllocationEvents(const conf::NodeConfig& node, const Clock& cl
     : node_(nodeName(node)), region_(node.region), clock_(clock), stream_(stream) {}
 
 void AllocationEvents::onAllocationCreated(const turn::Allocation& a) {
-  nlohmann::json line = {
+  nlohmann::ordered_json line = {
       {"time", isoTime(std::chrono::system_clock::now())},
       {"level", "info"},
       {"event", "allocation.created"},
@@ -47,13 +49,25 @@ void AllocationEvents::onAllocationDeleted(const turn::Allocation& a, turn::Dele
   usageRecord(a, "allocation.deleted", turn::deletionReasonName(reason));
 }
 
+void AllocationEvents::onPermissionInstalled(const turn::Allocation& a,
+                                             const stun::TransportAddress& peer) {
+  spdlog::debug("permission installed: allocation={} peer={}", allocationIdText(a.id),
+                peer.toString());
+}
+
+void AllocationEvents::onChannelBound(const turn::Allocation& a, std::uint16_t channel,
+                                      const stun::TransportAddress& peer) {
+  spdlog::debug("channel bound: allocation={} channel=0x{:04x} peer={}", allocationIdText(a.id),
+                channel, peer.toString());
+}
+
 // A usage record: totals since the allocation started, so the last record
 // of an allocation holds its whole usage and a lost interim one costs
 // nothing.
 void AllocationEvents::usageRecord(const turn::Allocation& a, const char* event,
                                    std::string_view reason) {
   const auto now = std::chrono::system_clock::now();
-  nlohmann::json line = {
+  nlohmann::ordered_json line = {
       {"time", isoTime(now)},
       {"level", "info"},
       {"event", event},

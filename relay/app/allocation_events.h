@@ -23,6 +23,11 @@ class AllocationEvents final : public turn::AllocationObserver {
   void onAllocationCreated(const turn::Allocation& a) override;
   void onAllocationUsage(const turn::Allocation& a) override;
   void onAllocationDeleted(const turn::Allocation& a, turn::DeletionReason reason) override;
+  /// Debug level only: these come often.
+  void onPermissionInstalled(const turn::Allocation& a,
+                             const stun::TransportAddress& peer) override;
+  void onChannelBound(const turn::Allocation& a, std::uint16_t channel,
+                      const stun::TransportAddress& peer) override;
 
  private:
   void usageRecord(const turn::Allocation& a, const char* event, std::string_view reason);

@@ -33,13 +33,6 @@ std::chrono::system_clock::time_point wallTime(const Clock& clock, Clock::TimePo
          std::chrono::duration_cast<std::chrono::system_clock::duration>(ago);
 }
 
-void addTraffic(nlohmann::json& out, const turn::TrafficCounters& t) {
-  out["bytes_client_to_peer"] = t.bytes_to_peer;
-  out["packets_client_to_peer"] = t.packets_to_peer;
-  out["bytes_peer_to_client"] = t.bytes_from_peer;
-  out["packets_peer_to_client"] = t.packets_from_peer;
-}
-
 nlohmann::json allocationJson(const turn::Allocation& a, const Clock& clock) {
   const auto now = clock.now();
   std::size_t permissions = 0;

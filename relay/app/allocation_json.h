@@ -25,6 +25,12 @@ std::chrono::system_clock::time_point wallTime(const Clock& clock, Clock::TimePo
 nlohmann::json allocationJson(const turn::Allocation& a, const Clock& clock);
 
 /// Bytes and packets each way, named as the metrics name the directions.
-void addTraffic(nlohmann::json& out, const turn::TrafficCounters& t);
+template <typename Json>
+void addTraffic(Json& out, const turn::TrafficCounters& t) {
+  out["bytes_client_to_peer"] = t.bytes_to_peer;
+  out["packets_client_to_peer"] = t.packets_to_peer;
+  out["bytes_peer_to_client"] = t.bytes_from_peer;
+  out["packets_peer_to_client"] = t.packets_from_peer;
+}
 
 }  // namespace turnpike::app

@@ -78,7 +78,9 @@ void logEvent(std::string_view json_line) {
 void setupLogging(const conf::LogConfig& config) {
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   auto logger = std::make_shared<spdlog::logger>("turnpike", sink);
-  auto events = std::make_shared<spdlog::logger>("events", sink);
+  // A sink of its own: spdlog formats per sink, and these lines go out as they are.
+  auto events =
+      std::make_shared<spdlog::logger>("events", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   events->set_pattern("%v");
   events->set_level(toSpdlog(config.level));
   events->flush_on(spdlog::level::trace);

@@ -92,7 +92,9 @@ TEST_F(TurnInterop, PionClientAllocatesRelaysAndDeletes) {
   const std::string log = server.process().output();
   EXPECT_NE(log.find("channel bound"), std::string::npos) << log;  // later messages by channel
   EXPECT_NE(log.find("1 indications"), std::string::npos) << log;  // the first by indication
-  EXPECT_NE(log.find("reason=refresh to_peer=290B/20p from_peer=290B/20p"), std::string::npos)
+  EXPECT_NE(log.find(R"("reason":"refresh","bytes_client_to_peer":290,"packets_client_to_peer":20,)"
+                     R"("bytes_peer_to_client":290,"packets_peer_to_client":20})"),
+            std::string::npos)
       << log;
 }
 
@@ -102,7 +104,9 @@ TEST_F(TurnInterop, AioiceClientExchangesDataWithAnEchoPeer) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("ok 20"), std::string::npos) << r.output;
   EXPECT_EQ(server.stop(), 0);
-  EXPECT_NE(server.process().output().find("allocation created: user=user-42"), std::string::npos);
+  const std::string log = server.process().output();
+  EXPECT_NE(log.find(R"("event":"allocation.created")"), std::string::npos) << log;
+  EXPECT_NE(log.find(R"("user":"user-42")"), std::string::npos) << log;
 }
 
 TEST(TurnFlood, UnauthenticatedFloodGetsBoundedAnswersAndNoMemory) {
