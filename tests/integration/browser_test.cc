@@ -43,8 +43,11 @@ TEST(Browser, ChromiumCallsRelayOverUdpTcpAndTls) {
   EXPECT_EQ(server.stop(), 0);
   const std::string log = server.process().output();
   for (const char* transport : {"udp", "tcp", "tls"}) {
-    EXPECT_NE(log.find(std::string("user=browser-user client=127.0.0.1:")), std::string::npos);
-    EXPECT_NE(log.find(std::string("transport=") + transport), std::string::npos) << log;
+    EXPECT_NE(log.find(std::string(R"("event":"allocation.created")")), std::string::npos);
+    EXPECT_NE(log.find(std::string(R"("user":"browser-user","realm":"example.org","transport":")") +
+                       transport + "\""),
+              std::string::npos)
+        << log;
   }
 }
 

@@ -57,8 +57,8 @@ TEST_F(Ipv6Interop, UclientGetsAnIpv6RelayAndAnIpv4Relay) {
   EXPECT_NE(v4.output.find("tot_send_msgs=250, tot_recv_msgs=250"), std::string::npos) << v4.output;
   EXPECT_EQ(server.stop(), 0);
   const std::string log = server.process().output();
-  EXPECT_NE(log.find("relayed=[::1]:"), std::string::npos) << log;
-  EXPECT_NE(log.find("client=[::1]:"), std::string::npos) << log;
+  EXPECT_NE(log.find(R"("relayed":"[::1]:)"), std::string::npos) << log;
+  EXPECT_NE(log.find(R"("client":"[::1]:)"), std::string::npos) << log;
 }
 
 }  // namespace

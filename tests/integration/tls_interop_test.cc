@@ -120,7 +120,7 @@ TEST_F(UclientTls, TurnutilsUclientOverTls) {
   EXPECT_NE(r.output.find("Total lost packets 0 (0.000000%)"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("cannot connect"), std::string::npos) << r.output;  // every version
   EXPECT_EQ(server.stop(), 0);
-  EXPECT_NE(server.process().output().find("transport=tls"), std::string::npos);
+  EXPECT_NE(server.process().output().find(R"("transport":"tls")"), std::string::npos);
 }
 
 TEST_F(TlsInterop, AioiceOverTcpAndTls) {
