@@ -1,5 +1,7 @@
 #include "conf/yaml_reader.h"
 
+#include <map>
+
 #include <algorithm>
 #include <charconv>
 
@@ -55,8 +57,16 @@ void YamlReader::map(const YAML::Node& node, const std::string& path, const Fiel
     error(node, path.empty() ? "(top level)" : path, "expected a mapping, got " + describe(node));
     return;
   }
+  std::map<std::string, int> seen;  // key -> line of its first use
   for (const auto& entry : node) {
     const std::string key = entry.first.Scalar();
+    const auto [first, fresh] = seen.emplace(key, entry.first.Mark().line + 1);
+    if (!fresh) {
+      // YAML forbids it and yaml-cpp would keep both: say so instead of guessing.
+      error(entry.first, join(path, key),
+            "duplicate key (first at line " + std::to_string(first->second) + ")");
+      continue;
+    }
     const auto field =
         std::find_if(fields.begin(), fields.end(), [&](const auto& f) { return f.first == key; });
     if (field != fields.end()) {

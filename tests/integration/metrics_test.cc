@@ -108,5 +108,22 @@ TEST(Metrics, DashboardQueriesOnlyExportedSeries) {
   EXPECT_GE(queries, 10U);
 }
 
+TEST(Metrics, BasicAuthGuardsTheEndpoint) {
+  TurnpikeServer server("", "", TurnpikeServer::kLoopbackListen, TurnpikeServer::kLoopbackControl,
+                        TurnpikeServer::kLoopbackMetrics +
+                            "  basic_auth:\n    username: prom\n    password: scrape-pw\n");
+  ASSERT_TRUE(server.ready() && server.metricsPort() != 0) << server.process().output();
+  EXPECT_EQ(httpRequest(server.metricsPort(), "GET", "/metrics").status, 401);
+  // base64("prom:wrong") and base64("prom:scrape-pw")
+  EXPECT_EQ(httpRequest(server.metricsPort(), "GET", "/metrics",
+                        "Authorization: Basic cHJvbTp3cm9uZw==\r\n")
+                .status,
+            401);
+  const auto scrape = httpRequest(server.metricsPort(), "GET", "/metrics",
+                                  "Authorization: Basic cHJvbTpzY3JhcGUtcHc=\r\n");
+  EXPECT_EQ(scrape.status, 200);
+  EXPECT_NE(scrape.body.find("turnpike_draining 0"), std::string::npos) << scrape.body;
+}
+
 }  // namespace
 }  // namespace turnpike::testing

@@ -19,6 +19,7 @@ namespace turnpike::testing {
 class TurnpikeServer {
  public:
   static inline const std::string kLoopbackControl = "control:\n  listen: \"127.0.0.1:0\"\n";
+  static inline const std::string kLoopbackMetrics = "metrics:\n  listen: \"127.0.0.1:0\"\n";
   static inline const std::string kLoopbackListen =
       "listen:\n  udp: [\"127.0.0.1:0\"]\n  tcp: [\"127.0.0.1:0\"]\n  tls: [\"127.0.0.1:0\"]\n";
 
@@ -27,10 +28,11 @@ class TurnpikeServer {
   /// replaces the listen: section (one loopback port 0 per transport).
   explicit TurnpikeServer(const std::string& extra_yaml = "", const std::string& relay_yaml = "",
                           const std::string& listen_yaml = kLoopbackListen,
-                          const std::string& control_yaml = kLoopbackControl) {
+                          const std::string& control_yaml = kLoopbackControl,
+                          const std::string& metrics_yaml = kLoopbackMetrics) {
     config_path_ = ::testing::TempDir() + "turnpike-" + std::to_string(::getpid()) + "-" +
                    std::to_string(counter_++) + ".yaml";
-    rewrite(extra_yaml, relay_yaml, listen_yaml, control_yaml);
+    rewrite(extra_yaml, relay_yaml, listen_yaml, control_yaml, metrics_yaml);
     process_ = std::make_unique<Subprocess>(
         std::vector<std::string>{TURNPIKE_BINARY, "--config", config_path_});
     ready_ = process_->waitForOutput("running with", std::chrono::seconds{10});
@@ -58,9 +60,10 @@ class TurnpikeServer {
   /// /admin/reload), with the same arguments as the constructor.
   void rewrite(const std::string& extra_yaml, const std::string& relay_yaml = "",
                const std::string& listen_yaml = kLoopbackListen,
-               const std::string& control_yaml = kLoopbackControl) {
-    std::ofstream(config_path_) << listen_yaml << "metrics:\n  listen: \"127.0.0.1:0\"\n"
-                                << control_yaml << "relay:\n  workers: 2\n"
+               const std::string& control_yaml = kLoopbackControl,
+               const std::string& metrics_yaml = kLoopbackMetrics) {
+    std::ofstream(config_path_) << listen_yaml << metrics_yaml << control_yaml
+                                << "relay:\n  workers: 2\n"
                                 << relay_yaml << "server:\n  shutdown_grace: 2s\n"
                                 << extra_yaml;
   }

@@ -105,6 +105,11 @@ TEST(ConfigLoader, OperationsKeys) {
             "metrics.basic_auth: line 3: username and password go together");
 }
 
+TEST(ConfigLoader, DuplicateKeysAreErrors) {
+  EXPECT_EQ(onlyError(loadConfig("metrics:\n  listen: \"127.0.0.1:0\"\nmetrics:\n  listen: x\n")),
+            "metrics: line 3: duplicate key (first at line 1)");
+}
+
 TEST(ConfigLoader, WorkersAuto) {
   const auto r = loadConfig("relay:\n  workers: auto\n");
   ASSERT_TRUE(r.config.has_value());

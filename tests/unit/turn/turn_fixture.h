@@ -24,6 +24,20 @@ namespace turnpike::testing {
 inline const char* kRealm = "example.org";
 inline const char* kSecret = "s3cret";
 
+/// Records the lifecycle events the protocol layer reports.
+struct RecordingObserver : turn::AllocationObserver {
+  struct Usage {
+    std::uint64_t id = 0;
+    turn::TrafficCounters traffic;
+  };
+  std::vector<Usage> usage;
+  std::vector<std::pair<std::uint64_t, turn::DeletionReason>> deleted;
+  void onAllocationUsage(const turn::Allocation& a) override { usage.push_back({a.id, a.traffic}); }
+  void onAllocationDeleted(const turn::Allocation& a, turn::DeletionReason reason) override {
+    deleted.emplace_back(a.id, reason);
+  }
+};
+
 /// A TurnServer with a fake clock and a fake network, and a client that
 /// speaks to it: one worker's protocol layer, no sockets.
 class TurnFixture : public ::testing::Test {
@@ -164,7 +178,7 @@ class TurnFixture : public ::testing::Test {
 
   FakeClock clock;
   FakeNetwork network;
-  turn::AllocationObserver observer;
+  RecordingObserver observer;
   std::unique_ptr<auth::Authenticator> authenticator;
   std::unique_ptr<turn::PeerPolicy> policy;
   std::unique_ptr<turn::QuotaLedger> quotas;
