@@ -60,6 +60,10 @@ void YamlReader::map(const YAML::Node& node, const std::string& path, const Fiel
   std::map<std::string, int> seen;  // key -> line of its first use
   for (const auto& entry : node) {
     const std::string key = entry.first.Scalar();
+    if (key.empty()) {
+      error(entry.first, join(path, "\"\""), "empty or missing key");
+      continue;
+    }
     const auto [first, fresh] = seen.emplace(key, entry.first.Mark().line + 1);
     if (!fresh) {
       // YAML forbids it and yaml-cpp would keep both: say so instead of guessing.

@@ -108,6 +108,7 @@ TEST(ConfigLoader, OperationsKeys) {
 TEST(ConfigLoader, DuplicateKeysAreErrors) {
   EXPECT_EQ(onlyError(loadConfig("metrics:\n  listen: \"127.0.0.1:0\"\nmetrics:\n  listen: x\n")),
             "metrics: line 3: duplicate key (first at line 1)");
+  EXPECT_EQ(loadConfig(": x\n").errors.front().toString(), "\"\": line 1: empty or missing key");
 }
 
 TEST(ConfigLoader, WorkersAuto) {

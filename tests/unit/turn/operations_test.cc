@@ -42,8 +42,8 @@ TEST_F(Operations, KickDeletesOneUsersAllocationsAndTheirRefreshGets437) {
   allocate("192.0.2.10:40000", "alice", "alice-pw");
   allocate("192.0.2.11:40000", "bob", "bob-pw");
   allocate("192.0.2.12:40000", "alice", "alice-pw");
-  const std::size_t kicked =
-      server->deleteAllocationsWhere([](const turn::Allocation& a) { return a.user_id == "alice"; });
+  const std::size_t kicked = server->deleteAllocationsWhere(
+      [](const turn::Allocation& a) { return a.user_id == "alice"; });
   EXPECT_EQ(kicked, 2U);
   ASSERT_EQ(observer.deleted.size(), 2U);
   EXPECT_EQ(observer.deleted[0].second, turn::DeletionReason::Admin);
@@ -67,8 +67,8 @@ TEST_F(Operations, AllocationIdsAreDistinct) {
 TEST_F(Operations, ReloadedCredentialsApplyToNewRequestsOnly) {
   allocate("192.0.2.10:40000", "alice", "alice-pw");
   std::vector<std::shared_ptr<const auth::CredentialProvider>> providers;
-  providers.push_back(std::make_shared<auth::StaticUsers>(
-      std::map<std::string, std::string>{{"bob", "bob-pw"}}));
+  providers.push_back(
+      std::make_shared<auth::StaticUsers>(std::map<std::string, std::string>{{"bob", "bob-pw"}}));
   std::array<std::uint8_t, 32> key{};
   key.fill(7);  // the same nonce key: nonces handed out before stay valid
   const auth::Authenticator reloaded(kRealm, auth::NonceCodec(key, std::chrono::minutes{10}),
@@ -78,9 +78,9 @@ TEST_F(Operations, ReloadedCredentialsApplyToNewRequestsOnly) {
   core->reload(settings, reloaded, *policy);
 
   EXPECT_TRUE(server->hasAllocation(tupleFor("192.0.2.10:40000")));  // kept
-  const auto refused = send(request(Method::Allocate, udpAllocate(), "alice", "alice-pw",
-                                    nonceFor("192.0.2.20:40000")),
-                            "192.0.2.20:40000");
+  const auto refused = send(
+      request(Method::Allocate, udpAllocate(), "alice", "alice-pw", nonceFor("192.0.2.20:40000")),
+      "192.0.2.20:40000");
   EXPECT_EQ(errorCode(refused), 401);
   allocate("192.0.2.21:40000", "bob", "bob-pw");
   EXPECT_EQ(core->settings.max_lifetime, std::chrono::seconds{1200});
