@@ -67,6 +67,7 @@ TEST(Reload, RotatesRestSecretsWithoutDroppingAllocations) {
   const auto stale = restCredentials("user-late", "old-secret");
   TurnClient late(server.udpPort(), stale.username, stale.password);
   EXPECT_EQ(late.allocate(), 401);
+  EXPECT_EQ(server.stop(), 0) << server.process().output();  // clean, and no leak under ASan
 }
 
 TEST(Reload, RefusesBrokenFilesAndRestartOnlyChanges) {
@@ -106,6 +107,7 @@ TEST(Reload, RefusesBrokenFilesAndRestartOnlyChanges) {
   EXPECT_EQ(refused.allocate(), 401);
   // Without a token the reload endpoint does nothing.
   EXPECT_EQ(httpRequest(server.controlPort(), "POST", "/admin/reload").status, 401);
+  EXPECT_EQ(server.stop(), 0) << server.process().output();
 }
 
 TEST(Admin, ListsShowsAndKicksAllocations) {
@@ -155,6 +157,7 @@ TEST(Admin, ListsShowsAndKicksAllocations) {
   answer = httpRequest(server.controlPort(), "DELETE", "/admin/allocations/" + bob_id, kBearer);
   EXPECT_EQ(answer.status, 200) << answer.body;
   EXPECT_EQ(bob.refresh(600), 437);
+  EXPECT_EQ(server.stop(), 0) << server.process().output();
 }
 
 }  // namespace
