@@ -24,11 +24,12 @@ AllocationEvents::AllocationEvents(const conf::NodeConfig& node, const Clock& cl
                                    RedisUsageStream* stream)
     : node_(nodeName(node)), region_(node.region), clock_(clock), stream_(stream) {}
 
-void AllocationEvents::onAllocationCreated(const turn::Allocation& a) {
-  nlohmann::ordered_json line = {
-      {"time", isoTime(std::chrono::system_clock::now())},
+nlohmann::ordered_json AllocationEvents::eventLine(
+    const turn::Allocation& a, const char* event, std::chrono::system_clock::time_point now) const {
+  return {
+      {"time", isoTime(now)},
       {"level", "info"},
-      {"event", "allocation.created"},
+      {"event", event},
       {"node", node_},
       {"region", region_},
       {"allocation", allocationIdText(a.id)},
@@ -38,6 +39,10 @@ void AllocationEvents::onAllocationCreated(const turn::Allocation& a) {
       {"client", a.five_tuple.client.toString()},
       {"relayed", a.relayed.toString()},
   };
+}
+
+void AllocationEvents::onAllocationCreated(const turn::Allocation& a) {
+  const auto line = eventLine(a, "allocation.created", std::chrono::system_clock::now());
   logEvent(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
@@ -67,21 +72,9 @@ void AllocationEvents::onChannelBound(const turn::Allocation& a, std::uint16_t c
 void AllocationEvents::usageRecord(const turn::Allocation& a, const char* event,
                                    std::string_view reason) {
   const auto now = std::chrono::system_clock::now();
-  nlohmann::ordered_json line = {
-      {"time", isoTime(now)},
-      {"level", "info"},
-      {"event", event},
-      {"node", node_},
-      {"region", region_},
-      {"allocation", allocationIdText(a.id)},
-      {"user", a.user_id},
-      {"realm", a.realm},
-      {"transport", std::string(turn::transportName(a.five_tuple.transport))},
-      {"client", a.five_tuple.client.toString()},
-      {"relayed", a.relayed.toString()},
-      {"start", isoTime(wallTime(clock_, a.created_at))},
-      {"end", isoTime(now)},
-  };
+  auto line = eventLine(a, event, now);
+  line["start"] = isoTime(wallTime(clock_, a.created_at));
+  line["end"] = isoTime(now);
   if (!reason.empty()) {
     line["reason"] = std::string(reason);
   }

@@ -1,7 +1,10 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "conf/config.h"
 #include "relay/app/redis_usage_stream.h"
@@ -30,6 +33,9 @@ class AllocationEvents final : public turn::AllocationObserver {
                       const stun::TransportAddress& peer) override;
 
  private:
+  /// The fields every event line starts with.
+  [[nodiscard]] nlohmann::ordered_json eventLine(const turn::Allocation& a, const char* event,
+                                                 std::chrono::system_clock::time_point now) const;
   void usageRecord(const turn::Allocation& a, const char* event, std::string_view reason);
 
   std::string node_;

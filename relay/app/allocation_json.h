@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "relay/app/wall_time.h"
 #include "relay/base/clock.h"
 #include "relay/turn/allocation.h"
 
@@ -13,12 +14,6 @@ namespace turnpike::app {
 
 /// "0001000000000005": how an allocation id is written everywhere.
 std::string allocationIdText(std::uint64_t id);
-
-/// RFC 3339 UTC with milliseconds: "2026-11-21T12:00:00.123Z".
-std::string isoTime(std::chrono::system_clock::time_point t);
-
-/// When `at` (on the worker's steady clock) was on the wall clock.
-std::chrono::system_clock::time_point wallTime(const Clock& clock, Clock::TimePoint at);
 
 /// The allocation as the admin API shows it: id, user, addresses,
 /// transport, start, expiry, permissions, channels, traffic each way.

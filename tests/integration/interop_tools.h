@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/integration/loopback_client.h"
 #include "tests/support/subprocess.h"
 
 namespace turnpike::testing {
@@ -29,17 +30,13 @@ inline const std::string kTurnRelay =
     "  peers:\n    allow_loopback: true\n"
     "  rfc5766_channel_numbers: true\n";  // turnutils_uclient picks channels up to 0x7FFF
 
-// A UDP port that is free right now, for tools that want a port number.
-inline std::uint16_t freeUdpPort() {
-  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof sin);
-  socklen_t len = sizeof sin;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len);
+// A loopback UDP (or, with SOCK_STREAM, TCP) port that is free right now, for tools
+// that want a port number.
+inline std::uint16_t freeLoopbackPort(int type = SOCK_DGRAM) {
+  const int fd = ::socket(AF_INET, type, 0);
+  const std::uint16_t port = bindLoopback(fd);
   ::close(fd);
-  return ntohs(sin.sin_port);
+  return port;
 }
 
 /// REST credentials for `user` under the test secret, as a calling app's

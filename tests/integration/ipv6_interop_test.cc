@@ -38,7 +38,7 @@ TEST_F(Ipv6Interop, BindingOnTheIpv6Listener) {
 }
 
 TEST_F(Ipv6Interop, UclientGetsAnIpv6RelayAndAnIpv4Relay) {
-  const std::uint16_t peer_port = freeUdpPort();
+  const std::uint16_t peer_port = freeLoopbackPort();
   Subprocess peer6({"turnutils_peer", "-L", "::1", "-p", std::to_string(peer_port)});
   Subprocess peer4({"turnutils_peer", "-L", "127.0.0.1", "-p", std::to_string(peer_port)});
   // -x: REQUESTED-ADDRESS-FAMILY IPv6, peer on ::1.

@@ -14,6 +14,17 @@
 
 namespace turnpike::testing {
 
+/// Binds `fd` to 127.0.0.1 on a port the kernel picks; returns the port.
+inline std::uint16_t bindLoopback(int fd) {
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof sin);
+  socklen_t len = sizeof sin;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len);
+  return ntohs(sin.sin_port);
+}
+
 /// A plain socket to 127.0.0.1:port, for tests that speak raw bytes.
 class LoopbackSocket {
  public:
@@ -94,6 +105,14 @@ inline HttpReply httpRequest(std::uint16_t port, const std::string& method, cons
   const auto body = text.find("\r\n\r\n");
   reply.body = body == std::string::npos ? "" : text.substr(body + 4);
   return reply;
+}
+
+/// The value of one series of a Prometheus scrape of 127.0.0.1:`port`
+/// ("name{labels} value"); -1 when the series is not there.
+inline double metricValue(std::uint16_t port, const std::string& series) {
+  const auto scrape = httpRequest(port, "GET", "/metrics");
+  const auto at = scrape.body.find("\n" + series + " ");
+  return at == std::string::npos ? -1 : std::stod(scrape.body.substr(at + series.size() + 2));
 }
 
 }  // namespace turnpike::testing

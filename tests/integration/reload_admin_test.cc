@@ -29,13 +29,6 @@ std::string withSecrets(const std::string& secrets) {
          "log:\n  level: debug\n";
 }
 
-// The value of one series line of a scrape ("name{labels} value").
-double metric(std::uint16_t port, const std::string& series) {
-  const auto scrape = httpRequest(port, "GET", "/metrics");
-  const auto at = scrape.body.find("\n" + series + " ");
-  return at == std::string::npos ? -1 : std::stod(scrape.body.substr(at + series.size() + 2));
-}
-
 TEST(Reload, RotatesRestSecretsWithoutDroppingAllocations) {
   TurnpikeServer server(withSecrets("[\"old-secret\"]"), kTurnRelay,
                         TurnpikeServer::kLoopbackListen, kControl);
@@ -55,7 +48,8 @@ TEST(Reload, RotatesRestSecretsWithoutDroppingAllocations) {
   const auto body = nlohmann::json::parse(reloaded.body);
   EXPECT_TRUE(body["reloaded"].get<bool>());
   EXPECT_EQ(body["changed"], nlohmann::json::array({"auth.rest_secrets"})) << reloaded.body;
-  EXPECT_EQ(metric(server.metricsPort(), R"(turnpike_config_reloads_total{result="success"})"), 1);
+  EXPECT_EQ(metricValue(server.metricsPort(), R"(turnpike_config_reloads_total{result="success"})"),
+            1);
 
   // The open allocation relays on.
   open.sendIndication(peer.address(), "after");
@@ -95,7 +89,8 @@ TEST(Reload, RefusesBrokenFilesAndRestartOnlyChanges) {
   const auto second = restCredentials("user-2");
   TurnClient still(server.udpPort(), second.username, second.password);
   EXPECT_EQ(still.allocate(), 0);  // s3cret still in force
-  EXPECT_EQ(metric(server.metricsPort(), R"(turnpike_config_reloads_total{result="failure"})"), 2);
+  EXPECT_EQ(metricValue(server.metricsPort(), R"(turnpike_config_reloads_total{result="failure"})"),
+            2);
 
   // SIGHUP takes a good file.
   server.rewrite(withSecrets("[\"other\"]"), kTurnRelay, TurnpikeServer::kLoopbackListen, kControl);

@@ -93,7 +93,7 @@ TEST_F(TlsInterop, HandshakeVerifiesAndNegotiatesStunTurn) {
 
 TEST_F(UclientTls, TurnutilsUclientOverTls) {
   ASSERT_TRUE(server.ready()) << server.process().output();
-  const std::uint16_t peer_port = freeUdpPort();
+  const std::uint16_t peer_port = freeLoopbackPort();
   Subprocess peer({"turnutils_peer", "-L", "127.0.0.1", "-p", std::to_string(peer_port)});
   const auto r = uclient({"-t",
                           "-S",

@@ -113,13 +113,7 @@ class LoopbackPeer {
  public:
   LoopbackPeer() {
     fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in sin{};
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&sin), sizeof sin);
-    socklen_t len = sizeof sin;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&sin), &len);
-    address_ = *stun::TransportAddress::parse("127.0.0.1:" + std::to_string(ntohs(sin.sin_port)));
+    address_ = *stun::TransportAddress::parse("127.0.0.1:" + std::to_string(bindLoopback(fd_)));
   }
   ~LoopbackPeer() { ::close(fd_); }
   LoopbackPeer(const LoopbackPeer&) = delete;

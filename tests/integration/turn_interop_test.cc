@@ -49,7 +49,7 @@ class TurnInterop : public ::testing::Test {
 
 TEST_F(TurnInterop, TurnutilsUclientThroughChannelsAndSendIndications) {
   ASSERT_TRUE(server.ready()) << server.process().output();
-  const std::uint16_t peer_port = freeUdpPort();
+  const std::uint16_t peer_port = freeLoopbackPort();
   Subprocess peer({"turnutils_peer", "-L", "127.0.0.1", "-p", std::to_string(peer_port)});
   for (const bool send_indications : {false, true}) {
     const auto r = uclient(server, peer_port, send_indications);
@@ -69,7 +69,7 @@ TEST_F(TurnInterop, TurnutilsUclientThroughChannelsAndSendIndications) {
 TEST_F(TurnInterop, TurnutilsUclientOverTcp) {
   // A TCP client connection relaying to UDP peers (RFC 8656 §3.1).
   ASSERT_TRUE(server.ready()) << server.process().output();
-  const std::uint16_t peer_port = freeUdpPort();
+  const std::uint16_t peer_port = freeLoopbackPort();
   Subprocess peer({"turnutils_peer", "-L", "127.0.0.1", "-p", std::to_string(peer_port)});
   const auto r = runCommand({"turnutils_uclient", "-t", "-W", "s3cret", "-e", "127.0.0.1", "-r",
                              std::to_string(peer_port), "-m", "10", "-n", "100", "-l", "172", "-c",

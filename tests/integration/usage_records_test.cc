@@ -21,18 +21,6 @@
 namespace turnpike::testing {
 namespace {
 
-std::uint16_t freeTcpPort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof sin);
-  socklen_t len = sizeof sin;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len);
-  ::close(fd);
-  return ntohs(sin.sin_port);
-}
-
 /// redis-server on 127.0.0.1:port with an append-only file in `dir`, so what
 /// it stored survives its own restart.
 std::unique_ptr<Subprocess> startRedis(std::uint16_t port, const std::string& dir) {
@@ -71,12 +59,6 @@ std::vector<Entry> readStream(std::uint16_t port, const std::string& stream) {
   return entries;
 }
 
-double metric(std::uint16_t port, const std::string& series) {
-  const auto scrape = httpRequest(port, "GET", "/metrics");
-  const auto at = scrape.body.find("\n" + series + " ");
-  return at == std::string::npos ? -1 : std::stod(scrape.body.substr(at + series.size() + 2));
-}
-
 // The usage records the log shows, in order (JSON lines with an event).
 std::vector<nlohmann::json> loggedRecords(const std::string& log) {
   std::vector<nlohmann::json> records;
@@ -107,7 +89,7 @@ TEST(UsageRecords, ReachRedisAndSurviveARedisRestart) {
   const std::string dir = ::testing::TempDir() + "redis-" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  const std::uint16_t redis_port = freeTcpPort();
+  const std::uint16_t redis_port = freeLoopbackPort(SOCK_STREAM);
   auto redis = startRedis(redis_port, dir);
   TurnpikeServer server(
       kTurnTop + "node:\n  name: edge-7\n  region: test-1\n" + "usage:\n  interval: 1s\n" +
@@ -134,11 +116,11 @@ TEST(UsageRecords, ReachRedisAndSurviveARedisRestart) {
     alice.sendIndication(peer.address(), ten);
     ASSERT_EQ(peer.receive().value_or(""), ten);
   }
-  ASSERT_TRUE(
-      eventually([&] { return metric(server.metricsPort(), "turnpike_usage_records_queued") >= 2; },
-                 std::chrono::seconds{10}))
+  ASSERT_TRUE(eventually(
+      [&] { return metricValue(server.metricsPort(), "turnpike_usage_records_queued") >= 2; },
+      std::chrono::seconds{10}))
       << server.process().output();
-  EXPECT_EQ(metric(server.metricsPort(), "turnpike_redis_up"), 0);
+  EXPECT_EQ(metricValue(server.metricsPort(), "turnpike_redis_up"), 0);
 
   redis = startRedis(redis_port, dir);
   ASSERT_EQ(alice.refresh(0), 0);  // the allocation ends: its final record
@@ -172,7 +154,8 @@ TEST(UsageRecords, ReachRedisAndSurviveARedisRestart) {
   EXPECT_EQ(last.at("packets_client_to_peer"), "8");
   EXPECT_EQ(last.at("bytes_peer_to_client"), "0");
   EXPECT_EQ(last.at("allocation"), stored.front().at("allocation"));
-  EXPECT_EQ(metric(server.metricsPort(), R"(turnpike_usage_records_total{result="dropped"})"), 0);
+  EXPECT_EQ(metricValue(server.metricsPort(), R"(turnpike_usage_records_total{result="dropped"})"),
+            0);
   EXPECT_EQ(server.stop(), 0);
   redis->stop(SIGTERM);
   std::filesystem::remove_all(dir);
