@@ -71,6 +71,7 @@ bool RedisUsageStream::connect() {
   const timeval timeout = toTimeval(config_.timeout);
   redis_ = redisConnectWithTimeout(a.ip.c_str(), a.port, timeout);
   if (redis_ == nullptr || redis_->err != 0) {
+    last_error_ = redis_ != nullptr ? redis_->errstr : "out of memory";
     disconnect();
     return false;
   }
@@ -78,8 +79,7 @@ bool RedisUsageStream::connect() {
   if (!config_.password.empty()) {
     const Reply reply = command(redis_, {"AUTH", config_.password});
     if (!reply || reply->type == REDIS_REPLY_ERROR) {
-      spdlog::error("store.redis: AUTH refused: {}",
-                    reply ? std::string(reply->str, reply->len) : "no answer");
+      last_error_ = "AUTH refused: " + (reply ? std::string(reply->str, reply->len) : "no answer");
       disconnect();
       return false;
     }
@@ -131,8 +131,9 @@ void RedisUsageStream::run() {
     }
     if (redis_ == nullptr && !connect()) {
       if (!reported_down) {
-        spdlog::warn("store.redis: {} unreachable; usage records wait (up to {})",
-                     config_.address->toString(), buffer_);
+        spdlog::warn(
+            "store.redis: {}: {}; usage records wait (up to {}) and it is retried every {}s",
+            config_.address->toString(), last_error_, buffer_, kRetryAfter.count());
         reported_down = true;
       }
       std::unique_lock lock(mutex_);

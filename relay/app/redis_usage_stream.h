@@ -55,6 +55,7 @@ class RedisUsageStream {
   std::deque<Record> queue_;       // guarded by mutex_
   bool stopping_ = false;          // guarded by mutex_
   redisContext* redis_ = nullptr;  ///< the writer thread's only
+  std::string last_error_;         ///< the writer thread's only
   std::atomic<bool> connected_{false};
   std::atomic<std::uint64_t> written_{0};
   std::atomic<std::uint64_t> dropped_{0};

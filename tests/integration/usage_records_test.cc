@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "relay/app/redis_usage_stream.h"
 #include "tests/integration/interop_tools.h"
 #include "tests/integration/turn_client.h"
 #include "tests/integration/turnpike_server.h"
@@ -158,6 +159,35 @@ TEST(UsageRecords, ReachRedisAndSurviveARedisRestart) {
             0);
   EXPECT_EQ(server.stop(), 0);
   redis->stop(SIGTERM);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(UsageRecords, TheBufferIsBoundedAndDropsAreCounted) {
+  const std::string dir = ::testing::TempDir() + "redis-bound-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::uint16_t port = freeLoopbackPort(SOCK_STREAM);
+  conf::RedisConfig config;
+  config.address = conf::Endpoint{"127.0.0.1", port, false};
+  config.stream = "bounded";
+  config.timeout = std::chrono::milliseconds{200};
+  {
+    app::RedisUsageStream stream(config, 3);
+    for (int i = 1; i <= 5; ++i) {  // nothing listens yet: they wait, the oldest go
+      stream.push({{"n", std::to_string(i)}});
+    }
+    EXPECT_EQ(stream.dropped(), 2U);
+    EXPECT_EQ(stream.queued(), 3U);
+    EXPECT_FALSE(stream.connected());
+    auto redis = startRedis(port, dir);
+    ASSERT_TRUE(eventually([&] { return stream.written() == 3; }, std::chrono::seconds{10}));
+    const auto stored = readStream(port, "bounded");
+    ASSERT_EQ(stored.size(), 3U);
+    EXPECT_EQ(stored[0].at("n"), "3");
+    EXPECT_EQ(stored[2].at("n"), "5");
+    EXPECT_EQ(stream.queued(), 0U);
+    redis->stop(SIGTERM);
+  }
   std::filesystem::remove_all(dir);
 }
 
