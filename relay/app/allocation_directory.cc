@@ -40,25 +40,38 @@ std::optional<std::vector<T>> askEach(const std::vector<net::Worker*>& workers,
 
 }  // namespace
 
-std::optional<nlohmann::json> AllocationDirectory::list(const std::string& user) const {
+std::optional<nlohmann::json> AllocationDirectory::list(const std::string& user,
+                                                        std::size_t limit) const {
   const Clock& clock = clock_;
-  const auto answers = askEach<nlohmann::json>(workers_, [&clock, user](turn::TurnServer& server) {
-    nlohmann::json found = nlohmann::json::array();
+  struct Part {
+    std::size_t matching = 0;
+    nlohmann::json described = nlohmann::json::array();
+  };
+  const auto answers = askEach<Part>(workers_, [&clock, user, limit](turn::TurnServer& server) {
+    Part part;
     server.forEachAllocation([&](const turn::Allocation& a) {
-      if (user.empty() || a.user_id == user) {
-        found.push_back(allocationJson(a, clock));
+      if ((user.empty() || a.user_id == user) && part.matching++ < limit) {
+        part.described.push_back(allocationJson(a, clock));
       }
     });
-    return found;
+    return part;
   });
   if (!answers) {
     return std::nullopt;
   }
+  std::size_t matching = 0;
   nlohmann::json all = nlohmann::json::array();
   for (const auto& part : *answers) {
-    all.insert(all.end(), part.begin(), part.end());
+    matching += part.matching;
+    for (const auto& one : part.described) {
+      if (all.size() < limit) {
+        all.push_back(one);
+      }
+    }
   }
-  return all;
+  const bool truncated = all.size() < matching;
+  return nlohmann::json{
+      {"count", matching}, {"allocations", std::move(all)}, {"truncated", truncated}};
 }
 
 std::optional<nlohmann::json> AllocationDirectory::show(std::uint64_t id) const {

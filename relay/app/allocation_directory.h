@@ -21,8 +21,11 @@ class AllocationDirectory {
   AllocationDirectory(std::vector<net::Worker*> workers, const Clock& clock)
       : workers_(std::move(workers)), clock_(clock) {}
 
-  /// Every allocation, or those of user id `user` when it is not empty.
-  [[nodiscard]] std::optional<nlohmann::json> list(const std::string& user) const;
+  /// The allocations (of user id `user` when it is not empty), at most
+  /// `limit` of them described (so a big node is not stalled building JSON):
+  /// {"count": all that match, "allocations": [...], "truncated": bool}.
+  [[nodiscard]] std::optional<nlohmann::json> list(const std::string& user,
+                                                   std::size_t limit) const;
   /// One allocation; a null JSON value when there is none with this id.
   [[nodiscard]] std::optional<nlohmann::json> show(std::uint64_t id) const;
   /// Deletes allocation `id`, or every allocation of `user`; how many went.

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <charconv>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string_view>
 
@@ -26,6 +27,53 @@ void reply(evhttp_request* request, int status, const nlohmann::json& body) {
   evbuffer_add(out, text.data(), text.size());
   evhttp_send_reply(request, status, nullptr, out);
   evbuffer_free(out);
+}
+
+// How many allocations a list describes unless ?limit= says otherwise.
+constexpr std::size_t kDefaultListLimit = 1000;
+constexpr std::size_t kMaxListLimit = 100'000;
+
+// What /admin/allocations[/<id>][?user=U][&limit=N] asks for; `error` set
+// when it cannot be understood.
+struct AllocationQuery {
+  std::string user;
+  std::size_t limit = kDefaultListLimit;
+  std::optional<std::uint64_t> id;
+  std::string error;
+};
+
+template <typename T>
+bool parseNumber(std::string_view text, T& out, int base = 10) {
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out, base);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+AllocationQuery parseAllocationQuery(evhttp_request* request, std::string_view id_text) {
+  AllocationQuery q;
+  if (const char* query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(request))) {
+    evkeyvalq params{};
+    if (evhttp_parse_query_str(query, &params) == 0) {
+      if (const char* user = evhttp_find_header(&params, "user")) {
+        q.user = user;
+      }
+      const char* limit = evhttp_find_header(&params, "limit");
+      if (limit != nullptr &&
+          (!parseNumber(limit, q.limit) || q.limit == 0 || q.limit > kMaxListLimit)) {
+        q.error = "limit is a number from 1 to " + std::to_string(kMaxListLimit);
+      }
+    } else {
+      q.error = "the query string cannot be parsed";
+    }
+    evhttp_clear_headers(&params);
+  }
+  if (!id_text.empty()) {
+    std::uint64_t value = 0;
+    if (id_text.size() > 16 || !parseNumber(id_text, value, 16)) {
+      q.error = "an allocation id is 16 hex digits, not \"" + std::string(id_text) + "\"";
+    }
+    q.id = value;
+  }
+  return q;
 }
 
 // Constant time in the token's length: a wrong guess says nothing about how
@@ -164,39 +212,24 @@ void ControlServer::handleAdmin(evhttp_request* request, std::string_view path) 
 
 void ControlServer::handleAllocations(evhttp_request* request, std::string_view id_text) {
   const auto command = evhttp_request_get_command(request);
-  std::string user;
-  if (const char* query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(request))) {
-    evkeyvalq params{};
-    if (evhttp_parse_query_str(query, &params) == 0) {
-      if (const char* u = evhttp_find_header(&params, "user")) {
-        user = u;
-      }
-    }
-    evhttp_clear_headers(&params);
+  const AllocationQuery query = parseAllocationQuery(request, id_text);
+  if (!query.error.empty()) {
+    reply(request, 400, {{"error", query.error}});
+    return;
   }
-  std::optional<std::uint64_t> id;
-  if (!id_text.empty()) {
-    std::uint64_t value = 0;
-    const auto [end, ec] =
-        std::from_chars(id_text.data(), id_text.data() + id_text.size(), value, 16);
-    if (ec != std::errc() || end != id_text.data() + id_text.size() || id_text.size() > 16) {
-      reply(request, 400,
-            {{"error", "an allocation id is 16 hex digits"}, {"id", std::string(id_text)}});
-      return;
-    }
-    id = value;
-  }
+  const std::string& user = query.user;
+  const std::optional<std::uint64_t>& id = query.id;
   const auto unavailable = [&] {
     reply(request, 503, {{"error", "the workers did not answer; try again"}});
   };
   if (command == EVHTTP_REQ_GET) {
     if (!id) {
-      const auto all = hooks_.list(user);
-      if (!all) {
+      const auto listed = hooks_.list(user, query.limit);
+      if (!listed) {
         unavailable();
         return;
       }
-      reply(request, 200, {{"count", all->size()}, {"allocations", *all}});
+      reply(request, 200, *listed);
       return;
     }
     const auto one = hooks_.show(*id);

@@ -23,7 +23,7 @@ namespace turnpike::app {
 /// and, with bearer `control.admin_token` (404 when no token is set):
 ///   POST   /admin/drain                  start draining
 ///   POST   /admin/reload                 re-read the config file
-///   GET    /admin/allocations[?user=U]   list (of one user id)
+///   GET    /admin/allocations[?user=U][&limit=N]  list (of one user id)
 ///   GET    /admin/allocations/ID         show one
 ///   DELETE /admin/allocations/ID         delete one
 ///   DELETE /admin/allocations?user=U     delete all of a user's (kick)
@@ -34,8 +34,9 @@ class ControlServer {
     std::function<bool()> draining;
     std::function<void()> drain;
     std::function<ReloadOutcome()> reload;
-    /// Allocations (of a user id when not empty); nullopt: workers did not answer.
-    std::function<std::optional<nlohmann::json>(const std::string&)> list;
+    /// Allocations (of a user id when not empty), at most a limit of them
+    /// described; nullopt: workers did not answer.
+    std::function<std::optional<nlohmann::json>(const std::string&, std::size_t)> list;
     /// One allocation, null JSON when unknown; nullopt: workers did not answer.
     std::function<std::optional<nlohmann::json>(std::uint64_t)> show;
     /// Deletes by id, or all of a user id's; how many.

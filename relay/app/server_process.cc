@@ -268,7 +268,8 @@ int runServer(const conf::Config& config, const std::string& config_path) {
         {.draining = [&stop] { return stop.draining->load(); },
          .drain = [&stop] { event_active(stop.drain_request, EV_READ, 0); },
          .reload = [&reloader] { return reloader.reload(); },
-         .list = [&directory](const std::string& user) { return directory.list(user); },
+         .list = [&directory](const std::string& user,
+                              std::size_t limit) { return directory.list(user, limit); },
          .show = [&directory](std::uint64_t id) { return directory.show(id); },
          .kick = [&directory](
                      const std::string& user,

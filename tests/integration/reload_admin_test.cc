@@ -130,6 +130,13 @@ TEST(Admin, ListsShowsAndKicksAllocations) {
   const std::string id = listed["allocations"][0]["id"];
   EXPECT_EQ(listed["allocations"][0]["user"], "alice");
   EXPECT_EQ(listed["allocations"][0]["transport"], "udp");
+  answer = httpRequest(server.controlPort(), "GET", "/admin/allocations?limit=1", kBearer);
+  const auto limited = nlohmann::json::parse(answer.body);
+  EXPECT_EQ(limited["count"], 2) << answer.body;
+  EXPECT_EQ(limited["allocations"].size(), 1U) << answer.body;
+  EXPECT_TRUE(limited["truncated"].get<bool>());
+  EXPECT_EQ(httpRequest(server.controlPort(), "GET", "/admin/allocations?limit=0", kBearer).status,
+            400);
 
   answer = httpRequest(server.controlPort(), "GET", "/admin/allocations/" + id, kBearer);
   ASSERT_EQ(answer.status, 200) << answer.body;
