@@ -35,7 +35,7 @@ std::vector<std::string> restartOnlyChanges(const Config& running, const Config&
   compare(out, "tls.certificate", a.tls.certificate.empty(), b.tls.certificate.empty());
   compare(out, "metrics.listen", a.metrics_listen, b.metrics_listen);
   compare(out, "metrics.basic_auth", a.metrics_auth, b.metrics_auth);
-  compare(out, "control", a.control, b.control);
+  compare(out, "control.listen", a.control.listen, b.control.listen);
   compare(out, "drain.deadline", a.drain.deadline, b.drain.deadline);
   compare(out, "log.format", a.log.format, b.log.format);
   compare(out, "node", a.node, b.node);
@@ -61,6 +61,7 @@ std::vector<std::string> reloadableChanges(const Config& running, const Config& 
   compare(out, "tls.certificate", a.tls.certificate, b.tls.certificate);
   compare(out, "tls.private_key", a.tls.private_key, b.tls.private_key);
   compare(out, "drain.alternate_servers", a.drain.alternate_servers, b.drain.alternate_servers);
+  compare(out, "control.admin_token", a.control.admin_token, b.control.admin_token);
   compare(out, "log.level", a.log.level, b.log.level);
   return out;
 }

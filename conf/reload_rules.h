@@ -10,7 +10,8 @@ namespace turnpike::conf {
 /// Which settings a running server can take from a reloaded file (SIGHUP,
 /// POST /admin/reload): auth.*, relay.peers, relay.max_lifetime,
 /// relay.rfc5766_channel_numbers, limits.*, tls.certificate / private_key,
-/// drain.alternate_servers, log.level and server.software. Everything else (sockets,
+/// drain.alternate_servers, control.admin_token, log.level and
+/// server.software. Everything else (sockets,
 /// workers, addresses, ports, realm, TLS protocol settings, node, usage,
 /// store, metrics, control, log format) needs a restart.
 ///

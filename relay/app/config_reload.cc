@@ -68,6 +68,9 @@ ReloadOutcome ConfigReloader::reload() {
   shared_.quotas->setLimits(next.limits.allocations_per_user, next.limits.total_allocations);
   shared_.connections->setLimits(next.limits.connections_per_source, next.limits.total_connections);
   setLogLevel(next.log.level);
+  if (on_applied_) {
+    on_applied_(next);
+  }
   outcome.ok = true;
   outcome.changed = conf::reloadableChanges(running_, next);
   outcome.message = outcome.changed.empty() ? "reloaded; no setting changed" : "reloaded";

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -36,6 +37,12 @@ class ConfigReloader {
         workers_(std::move(workers)) {}
 
   ReloadOutcome reload();
+  /// Also called with each config that was applied (set before reloads can
+  /// happen): for parts that live outside the workers, like the admin token.
+  void onApplied(std::function<void(const conf::Config&)> callback) {
+    std::lock_guard lock(mutex_);
+    on_applied_ = std::move(callback);
+  }
 
   [[nodiscard]] std::uint64_t succeeded() const { return succeeded_.load(); }
   [[nodiscard]] std::uint64_t failed() const { return failed_.load(); }
@@ -48,6 +55,7 @@ class ConfigReloader {
   conf::Config running_;  // guarded by mutex_
   net::SharedState& shared_;
   std::vector<net::Worker*> workers_;
+  std::function<void(const conf::Config&)> on_applied_;  // guarded by mutex_
   std::atomic<std::uint64_t> succeeded_{0};
   std::atomic<std::uint64_t> failed_{0};
 };

@@ -9,8 +9,8 @@
 #include <sys/socket.h>
 
 #include <charconv>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string_view>
 
 namespace turnpike::app {
@@ -129,6 +129,16 @@ ControlServer::~ControlServer() {
   }
 }
 
+void ControlServer::setAdminToken(std::string token) {
+  std::lock_guard lock(token_mutex_);
+  admin_token_ = std::move(token);
+}
+
+std::string ControlServer::adminToken() const {
+  std::lock_guard lock(token_mutex_);
+  return admin_token_;
+}
+
 void ControlServer::onRequest(evhttp_request* request, void* self) {
   static_cast<ControlServer*>(self)->handle(request);
 }
@@ -156,7 +166,8 @@ void ControlServer::handle(evhttp_request* request) {
     return;
   }
   if (path.rfind("/admin/", 0) == 0) {
-    if (admin_token_.empty()) {
+    const std::string token = adminToken();
+    if (token.empty()) {
       reply(request, 404, {{"error", "admin endpoints are off: set control.admin_token"}});
       return;
     }
@@ -164,7 +175,7 @@ void ControlServer::handle(evhttp_request* request) {
         evhttp_find_header(evhttp_request_get_input_headers(request), "Authorization");
     constexpr std::string_view kBearer = "Bearer ";
     const std::string_view given = authorization != nullptr ? authorization : "";
-    if (given.rfind(kBearer, 0) != 0 || !sameToken(given.substr(kBearer.size()), admin_token_)) {
+    if (given.rfind(kBearer, 0) != 0 || !sameToken(given.substr(kBearer.size()), token)) {
       reply(request, 401, {{"error", "missing or wrong bearer token"}});
       return;
     }

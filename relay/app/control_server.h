@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -52,6 +53,8 @@ class ControlServer {
   ControlServer& operator=(const ControlServer&) = delete;
 
   [[nodiscard]] std::uint16_t port() const { return port_; }
+  /// A new admin token (reload); empty turns the admin endpoints off. Thread-safe.
+  void setAdminToken(std::string token);
 
  private:
   ControlServer(std::string admin_token, Hooks hooks)
@@ -61,7 +64,10 @@ class ControlServer {
   void handleAdmin(evhttp_request* request, std::string_view path);
   void handleAllocations(evhttp_request* request, std::string_view id_text);
 
-  std::string admin_token_;
+  std::string adminToken() const;
+
+  mutable std::mutex token_mutex_;
+  std::string admin_token_;  // guarded by token_mutex_
   Hooks hooks_;
   event_base* base_ = nullptr;
   evhttp* http_ = nullptr;

@@ -282,6 +282,9 @@ int runServer(const conf::Config& config, const std::string& config_path) {
       }
       return 1;
     }
+    reloader.onApplied([c = control.get()](const conf::Config& next) {
+      c->setAdminToken(next.control.admin_token);
+    });
     spdlog::info("control on http://{}:{} (/healthz, /readyz{})", config.control.listen->ip,
                  control->port(),
                  config.control.admin_token.empty() ? "; admin endpoints off: no admin_token"

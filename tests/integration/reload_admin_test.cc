@@ -102,6 +102,17 @@ TEST(Reload, RefusesBrokenFilesAndRestartOnlyChanges) {
   EXPECT_EQ(refused.allocate(), 401);
   // Without a token the reload endpoint does nothing.
   EXPECT_EQ(httpRequest(server.controlPort(), "POST", "/admin/reload").status, 401);
+  // The admin token rotates: the old one stops working, the new one works.
+  const std::string rotated = "rotated-token-0123456789";
+  server.rewrite(withSecrets("[\"other\"]"), kTurnRelay, TurnpikeServer::kLoopbackListen,
+                 "control:\n  listen: \"127.0.0.1:0\"\n  admin_token: " + rotated + "\n");
+  answer = httpRequest(server.controlPort(), "POST", "/admin/reload", kBearer);
+  EXPECT_EQ(answer.status, 200) << answer.body;
+  EXPECT_EQ(httpRequest(server.controlPort(), "POST", "/admin/reload", kBearer).status, 401);
+  EXPECT_EQ(httpRequest(server.controlPort(), "POST", "/admin/reload",
+                        "Authorization: Bearer " + rotated + "\r\n")
+                .status,
+            200);
   EXPECT_EQ(server.stop(), 0) << server.process().output();
 }
 

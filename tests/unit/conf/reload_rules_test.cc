@@ -26,10 +26,12 @@ TEST(ReloadRules, CredentialsPolicyLimitsAndLogLevelReload) {
   const auto b = load(
       "auth:\n  rest_secrets: [b]\n  static_users:\n    u: p\nrelay:\n  peers:\n"
       "    deny: [\"203.0.113.0/24\"]\nlimits:\n  total_allocations: 5\nlog:\n  level: warn\n"
-      "drain:\n  alternate_servers: [\"192.0.2.1:3478\"]\n");
+      "drain:\n  alternate_servers: [\"192.0.2.1:3478\"]\n"
+      "control:\n  admin_token: a-new-token-0123456789\n");
   EXPECT_EQ(restartOnlyChanges(a, b), Keys{});
-  EXPECT_EQ(reloadableChanges(a, b), (Keys{"auth.rest_secrets", "auth.static_users", "relay.peers",
-                                           "limits", "drain.alternate_servers", "log.level"}));
+  EXPECT_EQ(reloadableChanges(a, b),
+            (Keys{"auth.rest_secrets", "auth.static_users", "relay.peers", "limits",
+                  "drain.alternate_servers", "control.admin_token", "log.level"}));
 }
 
 TEST(ReloadRules, SocketsWorkersAndAddressesNeedARestart) {
