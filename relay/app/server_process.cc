@@ -109,10 +109,8 @@ void checkDrained(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
   evtimer_add(stop->drain_timer, &second);
 }
 
-void beginDrain(StopSignal* stop) {
-  if (stop->draining->exchange(true)) {
-    return;
-  }
+// Starts the clock of a drain whose flag is already set.
+void startDrainClock(StopSignal* stop) {
   spdlog::warn(
       "draining: new allocations are turned away; open ones keep relaying; exiting when the "
       "last one is gone or in {}s",
@@ -121,8 +119,16 @@ void beginDrain(StopSignal* stop) {
   checkDrained(-1, 0, stop);
 }
 
+void beginDrain(StopSignal* stop) {
+  if (!stop->draining->exchange(true)) {
+    startDrainClock(stop);
+  }
+}
+
+// POST /admin/drain set the flag on the control thread (so /readyz and new
+// Allocates see it before the 202 goes out); the clock runs here.
 void onDrainRequested(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
-  beginDrain(static_cast<StopSignal*>(arg));
+  startDrainClock(static_cast<StopSignal*>(arg));
 }
 
 void onSignal(evutil_socket_t signal_number, short /*what*/, void* arg) {
@@ -266,7 +272,12 @@ int runServer(const conf::Config& config, const std::string& config_path) {
     control = ControlServer::start(
         config.control,
         {.draining = [&stop] { return stop.draining->load(); },
-         .drain = [&stop] { event_active(stop.drain_request, EV_READ, 0); },
+         .drain =
+             [&stop] {
+               if (!stop.draining->exchange(true)) {
+                 event_active(stop.drain_request, EV_READ, 0);
+               }
+             },
          .reload = [&reloader] { return reloader.reload(); },
          .list = [&directory](const std::string& user,
                               std::size_t limit) { return directory.list(user, limit); },
