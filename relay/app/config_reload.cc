@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <future>
+
 #include "conf/config_loader.h"
 #include "conf/reload_rules.h"
 #include "relay/app/logging.h"
@@ -19,6 +22,25 @@ std::string joined(const std::vector<std::string>& items) {
 }
 
 }  // namespace
+
+// Hands every worker the new policy and waits (bounded) until each has it,
+// so whoever asked for the reload can count on it once the answer comes.
+void ConfigReloader::applyToWorkers(const std::shared_ptr<const net::ReloadedPolicy>& policy) {
+  std::vector<std::future<void>> applied;
+  applied.reserve(workers_.size());
+  for (net::Worker* worker : workers_) {
+    auto done = std::make_shared<std::promise<void>>();
+    applied.push_back(done->get_future());
+    worker->reload(policy, [done] { done->set_value(); });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{2};
+  for (auto& a : applied) {
+    if (a.wait_until(deadline) != std::future_status::ready) {
+      spdlog::warn("reload: a worker has not taken the new settings yet; it will shortly");
+      return;
+    }
+  }
+}
 
 ReloadOutcome ConfigReloader::refuse(ReloadOutcome outcome) {
   ++failed_;
@@ -61,10 +83,7 @@ ReloadOutcome ConfigReloader::reload() {
     }
     spdlog::info("TLS certificate reloaded, sha256 {}", shared_.tls->fingerprint());
   }
-  const auto policy = buildPolicy(next, shared_.nonce_key);
-  for (net::Worker* worker : workers_) {
-    worker->reload(policy);
-  }
+  applyToWorkers(buildPolicy(next, shared_.nonce_key));
   shared_.quotas->setLimits(next.limits.allocations_per_user, next.limits.total_allocations);
   shared_.connections->setLimits(next.limits.connections_per_source, next.limits.total_connections);
   setLogLevel(next.log.level);

@@ -49,6 +49,7 @@ class ConfigReloader {
 
  private:
   ReloadOutcome refuse(ReloadOutcome outcome);
+  void applyToWorkers(const std::shared_ptr<const net::ReloadedPolicy>& policy);
 
   const std::string path_;  ///< empty: started on the built-in defaults
   std::mutex mutex_;

@@ -30,10 +30,13 @@ Worker::Worker(unsigned index, const conf::Config& config, const Clock& clock, S
   core_.next_allocation_id = (std::uint64_t{index} << 48) + 1;
 }
 
-void Worker::reload(std::shared_ptr<const ReloadedPolicy> next) {
-  loop_.post([this, next = std::move(next)] {
+void Worker::reload(std::shared_ptr<const ReloadedPolicy> next, std::function<void()> applied) {
+  loop_.post([this, next = std::move(next), applied = std::move(applied)] {
     core_.reload(next->settings, *next->authenticator, *next->policy);
     reloaded_ = next;
+    if (applied) {
+      applied();
+    }
   });
 }
 

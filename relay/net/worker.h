@@ -67,8 +67,9 @@ class Worker final : public ConnectionOwner {
 
   void onConnectionClosed(TcpConnection* connection) override;
 
-  /// Thread-safe: the worker takes `next` on its own thread, soon after.
-  void reload(std::shared_ptr<const ReloadedPolicy> next);
+  /// Thread-safe: the worker takes `next` on its own thread, soon after,
+  /// then calls `applied` there (if set).
+  void reload(std::shared_ptr<const ReloadedPolicy> next, std::function<void()> applied = {});
   /// Thread-safe: runs `task` on the worker's thread, with its TURN state.
   /// Never runs once the worker has stopped.
   void runOnLoop(std::function<void(turn::TurnServer&)> task);
