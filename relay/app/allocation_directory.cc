@@ -1,41 +1,18 @@
 #include "relay/app/allocation_directory.h"
 
-#include <chrono>
-#include <future>
-#include <memory>
-
 #include "relay/app/allocation_json.h"
+#include "relay/app/worker_answers.h"
 
 namespace turnpike::app {
 namespace {
 
-constexpr auto kAnswerWithin = std::chrono::seconds{2};
-
-// Runs `task` on every worker and gathers the answers in worker order.
+// Runs `task` on every worker's loop and gathers the answers in worker order.
 template <typename T>
 std::optional<std::vector<T>> askEach(const std::vector<net::Worker*>& workers,
                                       const std::function<T(turn::TurnServer&)>& task) {
-  std::vector<std::future<T>> answers;
-  answers.reserve(workers.size());
-  for (net::Worker* w : workers) {
-    auto promise = std::make_shared<std::promise<T>>();
-    answers.push_back(promise->get_future());
-    w->runOnLoop([promise, task](turn::TurnServer& server) { promise->set_value(task(server)); });
-  }
-  std::vector<T> out;
-  out.reserve(answers.size());
-  const auto deadline = std::chrono::steady_clock::now() + kAnswerWithin;
-  for (auto& answer : answers) {
-    if (answer.wait_until(deadline) != std::future_status::ready) {
-      return std::nullopt;
-    }
-    try {
-      out.push_back(answer.get());
-    } catch (const std::future_error&) {
-      return std::nullopt;  // the worker stopped before it ran the task
-    }
-  }
-  return out;
+  return askEachWorker<T>(workers, [&task](net::Worker& w, std::function<void(T)> answer) {
+    w.runOnLoop([task, answer](turn::TurnServer& server) { answer(task(server)); });
+  });
 }
 
 }  // namespace

@@ -2,13 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include <chrono>
-#include <future>
-
 #include "conf/config_loader.h"
 #include "conf/reload_rules.h"
 #include "relay/app/logging.h"
 #include "relay/app/turn_setup.h"
+#include "relay/app/worker_answers.h"
 
 namespace turnpike::app {
 namespace {
@@ -26,19 +24,12 @@ std::string joined(const std::vector<std::string>& items) {
 // Hands every worker the new policy and waits (bounded) until each has it,
 // so whoever asked for the reload can count on it once the answer comes.
 void ConfigReloader::applyToWorkers(const std::shared_ptr<const net::ReloadedPolicy>& policy) {
-  std::vector<std::future<void>> applied;
-  applied.reserve(workers_.size());
-  for (net::Worker* worker : workers_) {
-    auto done = std::make_shared<std::promise<void>>();
-    applied.push_back(done->get_future());
-    worker->reload(policy, [done] { done->set_value(); });
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{2};
-  for (auto& a : applied) {
-    if (a.wait_until(deadline) != std::future_status::ready) {
-      spdlog::warn("reload: a worker has not taken the new settings yet; it will shortly");
-      return;
-    }
+  const auto applied = askEachWorker<bool>(
+      workers_, [&policy](net::Worker& w, const std::function<void(bool)>& answer) {
+        w.reload(policy, [answer] { answer(true); });
+      });
+  if (!applied) {
+    spdlog::warn("reload: a worker has not taken the new settings yet; it will shortly");
   }
 }
 

@@ -107,14 +107,11 @@ void TurnServer::deleteAllocationOf(const FiveTuple& five_tuple) {
 }
 
 void TurnServer::deleteAllAllocations() {
-  std::vector<Allocation*> all;
-  core_.allocations.forEachMutable([&](Allocation& a) { all.push_back(&a); });
-  for (Allocation* a : all) {
-    core_.deleteAllocation(*a, DeletionReason::Shutdown);
-  }
+  deleteAllocationsWhere([](const Allocation&) { return true; }, DeletionReason::Shutdown);
 }
 
-std::size_t TurnServer::deleteAllocationsWhere(const std::function<bool(const Allocation&)>& pick) {
+std::size_t TurnServer::deleteAllocationsWhere(const std::function<bool(const Allocation&)>& pick,
+                                               DeletionReason reason) {
   std::vector<Allocation*> picked;
   core_.allocations.forEachMutable([&](Allocation& a) {
     if (pick(a)) {
@@ -122,7 +119,7 @@ std::size_t TurnServer::deleteAllocationsWhere(const std::function<bool(const Al
     }
   });
   for (Allocation* a : picked) {
-    core_.deleteAllocation(*a, DeletionReason::Admin);
+    core_.deleteAllocation(*a, reason);
   }
   return picked.size();
 }

@@ -42,7 +42,8 @@ class TurnServer {
   /// Deletes every allocation (shutdown).
   void deleteAllAllocations();
   /// Deletes the allocations `pick` says yes to (admin kick); how many.
-  std::size_t deleteAllocationsWhere(const std::function<bool(const Allocation&)>& pick);
+  std::size_t deleteAllocationsWhere(const std::function<bool(const Allocation&)>& pick,
+                                     DeletionReason reason = DeletionReason::Admin);
   /// Interim usage records for allocations whose interval is up; call about
   /// once a second.
   void reportUsage();
