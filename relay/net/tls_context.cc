@@ -157,11 +157,10 @@ bool TlsContext::reload(const conf::TlsConfig& next, std::string& error) {
   if (fresh == nullptr) {
     return false;
   }
-  conf::TlsConfig kept = next;  // a copy first: `next` may be config_ itself
   std::lock_guard lock(mutex_);
   SSL_CTX_free(context_);  // connections still using it keep their reference
   context_ = fresh;
-  config_ = std::move(kept);
+  config_ = next;
   return true;
 }
 

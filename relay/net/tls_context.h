@@ -26,10 +26,9 @@ class TlsContext {
 
   /// A new server-side SSL object for one accepted connection.
   [[nodiscard]] ssl_st* newSession() const;
-  /// Re-reads the certificate and key files; on any error nothing changes
-  /// and `error` says why. A generated certificate is never replaced.
-  bool reload(std::string& error) { return reload(config_, error); }
-  /// The same with (possibly) new certificate and key paths from `next`.
+  /// Reads the certificate and key files `next` names (re-read even when
+  /// the paths are the same); on any error nothing changes and `error` says
+  /// why. A generated certificate is never replaced.
   bool reload(const conf::TlsConfig& next, std::string& error);
   /// SHA-256 fingerprint of the certificate in use, "AB:CD:...".
   [[nodiscard]] std::string fingerprint() const;
