@@ -77,7 +77,7 @@ struct RelayConfig {
   PortRange ports;
   Duration max_lifetime{std::chrono::seconds{3600}};
   /// Also bind channels 0x5000-0x7FFF (RFC 5766's range; RFC 8656 reserves it).
-  bool rfc5766_channel_numbers = false;
+  bool rfc5766_channel_numbers = true;
   unsigned workers = 0;  ///< 0 = one per core ("auto")
   PeerPolicy peers;
 

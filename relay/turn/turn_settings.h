@@ -26,7 +26,7 @@ struct TurnSettings {
   std::uint64_t allocation_bandwidth = 0;   ///< bytes/s per allocation, 0 = unlimited
   std::uint32_t unauthenticated_rate = 10;  ///< error responses per second per source IP
   /// Accept ChannelBind for 0x5000..0x7FFF too, as RFC 5766 did.
-  bool rfc5766_channel_numbers = false;
+  bool rfc5766_channel_numbers = true;
   /// An interim usage record per allocation this often; 0 = only at the end.
   std::chrono::seconds usage_interval{0};
   /// While draining, new Allocates are sent here (300 Try Alternate).

@@ -26,9 +26,7 @@ inline const std::string kTurnTop =
     "limits:\n  allocations_per_user: 1000\n  unauthenticated_per_second: 100000\n"
     "  connections_per_source: 1000\n"
     "log:\n  level: debug\n";
-inline const std::string kTurnRelay =
-    "  peers:\n    allow_loopback: true\n"
-    "  rfc5766_channel_numbers: true\n";  // turnutils_uclient picks channels up to 0x7FFF
+inline const std::string kTurnRelay = "  peers:\n    allow_loopback: true\n";
 
 // A loopback UDP (or, with SOCK_STREAM, TCP) port that is free right now, for tools
 // that want a port number.

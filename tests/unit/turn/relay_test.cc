@@ -149,19 +149,27 @@ TEST_F(Relay, ChannelRulesAndRefresh) {
   EXPECT_EQ(bindChannel(0x4001, "8.8.8.8:1"), 400);  // channel taken by another peer
   EXPECT_EQ(bindChannel(0x4002, kPeer), 400);        // peer taken by another channel
   EXPECT_EQ(bindChannel(0x3fff, "8.8.8.8:1"), 400);  // below the range
-  EXPECT_EQ(bindChannel(0x5000, "8.8.8.8:1"), 400);  // RFC 8656 reserves 0x5000+
+  EXPECT_EQ(bindChannel(0x8000, "8.8.8.8:1"), 400);  // above RFC 5766's range too
   EXPECT_EQ(bindChannel(0x4fff, "8.8.8.8:1"), 0);
 }
 
-TEST_F(Relay, Rfc5766ChannelRangeWhenConfigured) {
-  turn::TurnSettings s;
-  s.rfc5766_channel_numbers = true;
-  rebuild(s);
-  allocate();
+// coturn's turnutils_uclient and other RFC 5766-era clients pick channels up
+// to 0x7FFF: accepted by default, as coturn and pion do.
+TEST_F(Relay, Rfc5766ChannelRangeByDefault) {
   EXPECT_EQ(bindChannel(0x649d, kPeer), 0);
+  EXPECT_EQ(bindChannel(0x7fff, "8.8.8.8:1"), 0);
   std::vector<std::uint8_t> cd = {0x64, 0x9d, 0x00, 0x01, 9};
   server->handleDatagram(cd, tupleFor(kClient), out);
   EXPECT_EQ(network.to_peers.size(), 1U);
+}
+
+TEST_F(Relay, StrictRfc8656ChannelRangeWhenConfigured) {
+  turn::TurnSettings s;
+  s.rfc5766_channel_numbers = false;
+  rebuild(s);
+  allocate();
+  EXPECT_EQ(bindChannel(0x5000, kPeer), 400);  // RFC 8656 reserves 0x5000+
+  EXPECT_EQ(bindChannel(0x4fff, kPeer), 0);
 }
 
 TEST_F(Relay, ChannelsExpireAfterTenMinutesThenStayReservedFiveMore) {
