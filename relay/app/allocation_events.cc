@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "relay/app/allocation_json.h"
+#include "relay/app/json_text.h"
 #include "relay/app/logging.h"
 #include "relay/turn/transport.h"
 
@@ -43,7 +44,7 @@ nlohmann::ordered_json AllocationEvents::eventLine(
 
 void AllocationEvents::onAllocationCreated(const turn::Allocation& a) {
   const auto line = eventLine(a, "allocation.created", std::chrono::system_clock::now());
-  logEvent(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  logEvent(jsonText(line));
 }
 
 void AllocationEvents::onAllocationUsage(const turn::Allocation& a) {
@@ -79,7 +80,7 @@ void AllocationEvents::usageRecord(const turn::Allocation& a, const char* event,
     line["reason"] = std::string(reason);
   }
   addTraffic(line, a.traffic);
-  logEvent(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  logEvent(jsonText(line));
   if (stream_ == nullptr) {
     return;
   }
@@ -88,7 +89,7 @@ void AllocationEvents::usageRecord(const turn::Allocation& a, const char* event,
     if (key == "time" || key == "level") {
       continue;
     }
-    record.emplace_back(key, value.is_string() ? value.get<std::string>() : value.dump());
+    record.emplace_back(key, value.is_string() ? value.get<std::string>() : jsonText(value));
   }
   stream_->push(std::move(record));
 }

@@ -5,25 +5,34 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <netinet/in.h>
-#include <openssl/crypto.h>
 #include <sys/socket.h>
 
+#include <spdlog/spdlog.h>
+
 #include <charconv>
+#include <exception>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string_view>
 
+#include "relay/app/json_text.h"
+#include "relay/app/same_secret.h"
+
 namespace turnpike::app {
 namespace {
 
-void reply(evhttp_request* request, int status, const nlohmann::json& body) {
+// A request line and its headers together; more is answered 431/400 by
+// libevent before any handler runs. Header count is bounded by the size.
+constexpr ssize_t kMaxHeadersSize = 8 * 1024;
+
+void send(evhttp_request* request, int status, const nlohmann::json& body) {
   evkeyvalq* headers = evhttp_request_get_output_headers(request);
   evhttp_add_header(headers, "Content-Type", "application/json");
   if (status == 401) {
     evhttp_add_header(headers, "WWW-Authenticate", "Bearer");
   }
   evbuffer* out = evbuffer_new();
-  const std::string text = body.dump() + "\n";
+  const std::string text = jsonText(body) + "\n";
   evbuffer_add(out, text.data(), text.size());
   evhttp_send_reply(request, status, nullptr, out);
   evbuffer_free(out);
@@ -76,22 +85,21 @@ AllocationQuery parseAllocationQuery(evhttp_request* request, std::string_view i
   return q;
 }
 
-// Constant time in the token's length: a wrong guess says nothing about how
-// close it was.
-bool sameToken(std::string_view given, std::string_view expected) {
-  return given.size() == expected.size() &&
-         CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
-}
-
 }  // namespace
 
+void ControlServer::reply(evhttp_request* request, int status, const nlohmann::json& body) {
+  tally_.countControlResponse(status);
+  send(request, status, body);
+}
+
 std::unique_ptr<ControlServer> ControlServer::start(const conf::ControlConfig& config, Hooks hooks,
-                                                    std::string& error) {
-  std::unique_ptr<ControlServer> s(new ControlServer(config.admin_token, std::move(hooks)));
+                                                    ProcessTally& tally, std::string& error) {
+  std::unique_ptr<ControlServer> s(new ControlServer(config.admin_token, std::move(hooks), tally));
   s->base_ = event_base_new();
   s->http_ = evhttp_new(s->base_);
   evhttp_set_allowed_methods(s->http_, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE);
   evhttp_set_max_body_size(s->http_, ssize_t{64} * 1024);
+  evhttp_set_max_headers_size(s->http_, kMaxHeadersSize);
   evhttp_set_timeout(s->http_, 10);
   evhttp_set_gencb(s->http_, &ControlServer::onRequest, s.get());
   const auto& listen = *config.listen;
@@ -140,7 +148,23 @@ std::string ControlServer::adminToken() const {
 }
 
 void ControlServer::onRequest(evhttp_request* request, void* self) {
-  static_cast<ControlServer*>(self)->handle(request);
+  auto* server = static_cast<ControlServer*>(self);
+  // Nothing thrown while answering may leave the control thread: that would
+  // end the process and every call on the node.
+  try {
+    server->handle(request);
+    return;
+  } catch (const std::exception& error) {
+    spdlog::error("control: internal error while answering a request: {}", error.what());
+  } catch (...) {
+    spdlog::error("control: internal error (unknown exception)");
+  }
+  ++server->tally_.control_errors;
+  try {
+    server->reply(request, 500, {{"error", "internal error"}});
+  } catch (...) {
+    evhttp_send_error(request, 500, nullptr);
+  }
 }
 
 void ControlServer::handle(evhttp_request* request) {
@@ -175,7 +199,7 @@ void ControlServer::handle(evhttp_request* request) {
         evhttp_find_header(evhttp_request_get_input_headers(request), "Authorization");
     constexpr std::string_view kBearer = "Bearer ";
     const std::string_view given = authorization != nullptr ? authorization : "";
-    if (given.rfind(kBearer, 0) != 0 || !sameToken(given.substr(kBearer.size()), token)) {
+    if (given.rfind(kBearer, 0) != 0 || !sameSecret(given.substr(kBearer.size()), token)) {
       reply(request, 401, {{"error", "missing or wrong bearer token"}});
       return;
     }

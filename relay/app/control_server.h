@@ -10,6 +10,7 @@
 
 #include "conf/config.h"
 #include "relay/app/config_reload.h"
+#include "relay/app/fault_tally.h"
 
 struct event_base;
 struct evhttp;
@@ -46,8 +47,10 @@ class ControlServer {
   };
 
   /// Listens and starts serving; nullptr with `error` set when it cannot.
+  /// Answers and internal errors are counted in `tally`, which must outlive
+  /// the server.
   static std::unique_ptr<ControlServer> start(const conf::ControlConfig& config, Hooks hooks,
-                                              std::string& error);
+                                              ProcessTally& tally, std::string& error);
   ~ControlServer();
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
@@ -57,8 +60,10 @@ class ControlServer {
   void setAdminToken(std::string token);
 
  private:
-  ControlServer(std::string admin_token, Hooks hooks)
-      : admin_token_(std::move(admin_token)), hooks_(std::move(hooks)) {}
+  ControlServer(std::string admin_token, Hooks hooks, ProcessTally& tally)
+      : admin_token_(std::move(admin_token)), hooks_(std::move(hooks)), tally_(tally) {}
+  /// Sends a JSON answer (invalid UTF-8 replaced) and counts it.
+  void reply(evhttp_request* request, int status, const nlohmann::json& body);
   static void onRequest(evhttp_request* request, void* self);
   void handle(evhttp_request* request);
   void handleAdmin(evhttp_request* request, std::string_view path);
@@ -69,6 +74,7 @@ class ControlServer {
   mutable std::mutex token_mutex_;
   std::string admin_token_;  // guarded by token_mutex_
   Hooks hooks_;
+  ProcessTally& tally_;
   event_base* base_ = nullptr;
   evhttp* http_ = nullptr;
   std::uint16_t port_ = 0;

@@ -1,5 +1,6 @@
 #include "relay/app/metrics.h"
 
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -124,7 +125,45 @@ void MetricsCollector::addOperations(std::vector<MetricFamily>& out) const {
   }
 }
 
+void MetricsCollector::addTally(std::vector<MetricFamily>& out, std::uint64_t worker_errors) const {
+  auto errors = family("turnpike_internal_errors_total",
+                       "Exceptions caught at a thread's edge (logged; the thread carried on), "
+                       "by component.",
+                       MetricType::Counter);
+  add(errors, static_cast<double>(worker_errors), {{"component", "worker"}});
+  if (operations_.tally != nullptr) {
+    const ProcessTally& t = *operations_.tally;
+    add(errors, static_cast<double>(t.control_errors.load()), {{"component", "control"}});
+    add(errors, static_cast<double>(t.metrics_errors.load()), {{"component", "metrics"}});
+    add(errors, static_cast<double>(t.redis_errors.load()), {{"component", "redis"}});
+    auto responses = family("turnpike_control_responses_total",
+                            "HTTP answers on control.listen, by status code.", MetricType::Counter);
+    for (std::size_t i = 0; i < ProcessTally::kStatuses.size(); ++i) {
+      const int code = ProcessTally::kStatuses[i];
+      add(responses, static_cast<double>(t.control_responses[i].load()),
+          {{"code", code == 0 ? "other" : std::to_string(code)}});
+    }
+    out.push_back(std::move(responses));
+  }
+  out.push_back(std::move(errors));
+}
+
+// Runs on a civetweb thread: nothing thrown may leave it.
 std::vector<MetricFamily> MetricsCollector::Collect() const {
+  try {
+    return collectAll();
+  } catch (const std::exception& error) {
+    spdlog::error("metrics: internal error while collecting: {}", error.what());
+  } catch (...) {
+    spdlog::error("metrics: internal error while collecting");
+  }
+  if (operations_.tally != nullptr) {
+    ++operations_.tally->metrics_errors;
+  }
+  return {};
+}
+
+std::vector<MetricFamily> MetricsCollector::collectAll() const {
   net::WorkerSnapshot total;
   for (const net::Worker* w : workers_) {
     const net::WorkerSnapshot s = w->snapshot();
@@ -134,6 +173,7 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
     }
     total.permissions_active += s.permissions_active;
     total.channels_active += s.channels_active;
+    total.loop_errors += s.loop_errors;
   }
   const turn::ServerCounters& c = total.counters;
   std::vector<MetricFamily> out;
@@ -260,6 +300,7 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
     out.push_back(std::move(*f));
   }
   addOperations(out);
+  addTally(out, total.loop_errors);
   addProcessMetrics(out, started_);
   return out;
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "relay/app/config_reload.h"
+#include "relay/app/fault_tally.h"
 #include "relay/app/redis_usage_stream.h"
 #include "relay/net/shared_state.h"
 #include "relay/net/worker.h"
@@ -24,13 +25,17 @@ class MetricsCollector final : public prometheus::Collectable {
   struct Operations {
     const ConfigReloader* reloader = nullptr;
     const RedisUsageStream* usage = nullptr;
+    /// Internal errors and control answers; it also counts what Collect throws.
+    ProcessTally* tally = nullptr;
   };
   MetricsCollector(std::vector<const net::Worker*> workers, const net::SharedState& shared,
                    Operations operations);
   [[nodiscard]] std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
+  [[nodiscard]] std::vector<prometheus::MetricFamily> collectAll() const;
   void addOperations(std::vector<prometheus::MetricFamily>& out) const;
+  void addTally(std::vector<prometheus::MetricFamily>& out, std::uint64_t worker_errors) const;
 
   std::vector<const net::Worker*> workers_;
   const net::SharedState& shared_;

@@ -34,13 +34,17 @@ Reply command(redisContext* c, const std::vector<std::string>& args) {
 
 }  // namespace
 
-RedisUsageStream::RedisUsageStream(conf::RedisConfig config, std::size_t buffer)
-    : config_(std::move(config)), buffer_(buffer), thread_([this] { run(); }) {}
+RedisUsageStream::RedisUsageStream(conf::RedisConfig config, std::size_t buffer,
+                                   ProcessTally& tally)
+    : config_(std::move(config)), buffer_(buffer), tally_(tally), thread_([this] { run(); }) {}
 
 RedisUsageStream::~RedisUsageStream() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
+    stop_deadline_ =
+        std::chrono::steady_clock::now() +
+        std::max<std::chrono::steady_clock::duration>(2 * config_.timeout, std::chrono::seconds{1});
   }
   wake_.notify_all();
   thread_.join();
@@ -118,6 +122,30 @@ int RedisUsageStream::write(const Record& record) {
 }
 
 void RedisUsageStream::run() {
+  // Nothing thrown here may leave the thread: that would end the process.
+  try {
+    writeQueued();
+  } catch (const std::exception& error) {
+    spdlog::error("store.redis: writer stopped by an internal error: {}", error.what());
+    ++tally_.redis_errors;
+  } catch (...) {
+    spdlog::error("store.redis: writer stopped by an internal error");
+    ++tally_.redis_errors;
+  }
+  disconnect();
+}
+
+bool RedisUsageStream::pastStopDeadline() {
+  std::lock_guard lock(mutex_);
+  if (!stopping_ || std::chrono::steady_clock::now() < stop_deadline_) {
+    return false;
+  }
+  spdlog::warn("store.redis: stopping with {} usage records not written: Redis did not answer",
+               queue_.size());
+  return true;
+}
+
+void RedisUsageStream::writeQueued() {
   bool reported_down = false;
   for (;;) {
     Record next;
@@ -128,6 +156,9 @@ void RedisUsageStream::run() {
         return;  // stopping, nothing left
       }
       next = queue_.front();
+    }
+    if (pastStopDeadline()) {
+      return;
     }
     if (redis_ == nullptr && !connect()) {
       if (!reported_down) {
@@ -149,6 +180,11 @@ void RedisUsageStream::run() {
     if (result == 0) {
       spdlog::warn("store.redis: connection lost: {}", redis_->errstr);
       disconnect();
+      std::lock_guard lock(mutex_);
+      if (stopping_) {
+        spdlog::warn("store.redis: stopping with {} usage records not written", queue_.size());
+        return;
+      }
       continue;
     }
     std::lock_guard lock(mutex_);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "conf/config.h"
+#include "relay/app/fault_tally.h"
 
 struct redisContext;
 
@@ -26,9 +28,13 @@ class RedisUsageStream {
  public:
   using Record = std::vector<std::pair<std::string, std::string>>;
 
-  RedisUsageStream(conf::RedisConfig config, std::size_t buffer);
-  /// Writes what is still queued while Redis answers (bounded by the
-  /// timeout per command), then stops.
+  /// Exceptions on the writer thread are caught, logged and counted in
+  /// `tally` (which must outlive this).
+  RedisUsageStream(conf::RedisConfig config, std::size_t buffer, ProcessTally& tally);
+  /// Writes what is still queued while Redis answers, then stops: the first
+  /// failure after the stop, or twice the command timeout in all, ends it,
+  /// so a Redis that accepts connections but never answers cannot hold
+  /// shutdown.
   ~RedisUsageStream();
   RedisUsageStream(const RedisUsageStream&) = delete;
   RedisUsageStream& operator=(const RedisUsageStream&) = delete;
@@ -43,6 +49,9 @@ class RedisUsageStream {
 
  private:
   void run();
+  void writeQueued();
+  /// Whether the writer should give up now (stopping and out of time).
+  bool pastStopDeadline();
   bool connect();
   void disconnect();
   /// 1: written; 0: Redis unreachable (retry); -1: refused by Redis (drop).
@@ -52,8 +61,10 @@ class RedisUsageStream {
   const std::size_t buffer_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<Record> queue_;       // guarded by mutex_
-  bool stopping_ = false;          // guarded by mutex_
+  std::deque<Record> queue_;                             // guarded by mutex_
+  bool stopping_ = false;                                // guarded by mutex_
+  std::chrono::steady_clock::time_point stop_deadline_;  // guarded by mutex_
+  ProcessTally& tally_;
   redisContext* redis_ = nullptr;  ///< the writer thread's only
   std::string last_error_;         ///< the writer thread's only
   std::atomic<bool> connected_{false};

@@ -19,6 +19,7 @@
 #include "relay/app/control_server.h"
 #include "relay/app/metrics.h"
 #include "relay/app/redis_usage_stream.h"
+#include "relay/app/same_secret.h"
 #include "relay/app/turn_setup.h"
 #include "relay/base/clock.h"
 #include "relay/net/listen_socket.h"
@@ -146,6 +147,11 @@ void onSignal(evutil_socket_t signal_number, short /*what*/, void* arg) {
   event_base_loopbreak(stop->base);
 }
 
+// Several civetweb threads and a request timeout: one silent connection must
+// not hold the only thread and block every scrape.
+constexpr const char* kMetricsThreads = "4";
+constexpr const char* kMetricsRequestTimeoutMs = "5000";
+
 std::unique_ptr<prometheus::Exposer> exposeMetrics(
     const conf::Config& config, const std::shared_ptr<MetricsCollector>& metrics) {
   const auto& e = *config.metrics_listen;
@@ -153,7 +159,9 @@ std::unique_ptr<prometheus::Exposer> exposeMetrics(
   const std::string bind = host + ":" + std::to_string(e.port);
   std::unique_ptr<prometheus::Exposer> exposer;
   try {
-    exposer = std::make_unique<prometheus::Exposer>(bind, 1);
+    exposer = std::make_unique<prometheus::Exposer>(
+        std::vector<std::string>{"listening_ports", bind, "num_threads", kMetricsThreads,
+                                 "request_timeout_ms", kMetricsRequestTimeoutMs});
   } catch (const std::exception& error) {
     spdlog::critical("metrics.listen: cannot listen on {}: {}", bind, error.what());
     return nullptr;
@@ -163,7 +171,10 @@ std::unique_ptr<prometheus::Exposer> exposeMetrics(
   if (!basic.username.empty()) {
     exposer->RegisterAuth(
         [basic](const std::string& user, const std::string& password) {
-          return user == basic.username && password == basic.password;
+          // Both compared whole, in time that does not depend on where they differ.
+          const bool user_ok = sameSecret(user, basic.username);
+          const bool password_ok = sameSecret(password, basic.password);
+          return user_ok && password_ok;
         },
         "turnpike");
   }
@@ -218,9 +229,10 @@ int runServer(const conf::Config& config, const std::string& config_path) {
   }
   // Declared before the workers so it outlives them: their last usage
   // records (allocations deleted at shutdown) are written before it goes.
+  ProcessTally tally;
   std::unique_ptr<RedisUsageStream> usage_stream;
   if (config.redis.address) {
-    usage_stream = std::make_unique<RedisUsageStream>(config.redis, config.usage.buffer);
+    usage_stream = std::make_unique<RedisUsageStream>(config.redis, config.usage.buffer, tally);
   }
   AllocationEvents observer(config.node, clock, usage_stream.get());
   std::vector<std::unique_ptr<net::Worker>> workers;
@@ -238,7 +250,8 @@ int runServer(const conf::Config& config, const std::string& config_path) {
     std::vector<const net::Worker*> views(worker_list.begin(), worker_list.end());
     metrics = std::make_shared<MetricsCollector>(
         std::move(views), *shared,
-        MetricsCollector::Operations{.reloader = &reloader, .usage = usage_stream.get()});
+        MetricsCollector::Operations{
+            .reloader = &reloader, .usage = usage_stream.get(), .tally = &tally});
     exposer = exposeMetrics(config, metrics);
     if (!exposer) {
       return 1;
@@ -285,7 +298,7 @@ int runServer(const conf::Config& config, const std::string& config_path) {
          .kick = [&directory](
                      const std::string& user,
                      std::optional<std::uint64_t> id) { return directory.kick(user, id); }},
-        error);
+        tally, error);
     if (!control) {
       spdlog::critical("control.listen: {}", error);
       for (auto& w : workers) {

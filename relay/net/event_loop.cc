@@ -3,7 +3,10 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include <spdlog/spdlog.h>
+
 #include <cstdlib>
+#include <exception>
 #include <mutex>
 
 namespace turnpike::net {
@@ -59,7 +62,9 @@ void EventLoop::armTimer() {
 
 void EventLoop::onTimer(int /*fd*/, short /*what*/, void* self) {
   auto* loop = static_cast<EventLoop*>(self);
-  loop->timers_.runDue(loop->clock_.now());
+  // A timer that throws is already out of the queue: run the rest after it.
+  while (!loop->guarded([loop] { loop->timers_.runDue(loop->clock_.now()); })) {
+  }
   loop->armTimer();
 }
 
@@ -75,6 +80,19 @@ void EventLoop::post(std::function<void()> callback) {
   event_active(posted_event_, 0, 0);
 }
 
+bool EventLoop::guarded(const std::function<void()>& task) {
+  try {
+    task();
+    return true;
+  } catch (const std::exception& error) {
+    spdlog::error("event loop: internal error in a task: {}", error.what());
+  } catch (...) {
+    spdlog::error("event loop: internal error in a task (unknown exception)");
+  }
+  ++caught_errors_;
+  return false;
+}
+
 void EventLoop::onPosted(int /*fd*/, short /*what*/, void* self) {
   auto* loop = static_cast<EventLoop*>(self);
   std::vector<std::function<void()>> callbacks;
@@ -83,7 +101,7 @@ void EventLoop::onPosted(int /*fd*/, short /*what*/, void* self) {
     callbacks.swap(loop->posted_);
   }
   for (auto& callback : callbacks) {
-    callback();
+    loop->guarded(callback);
   }
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -41,11 +42,16 @@ class EventLoop {
   void exit();
   /// Calls `callback` on the loop's thread, once; safe from any thread.
   void post(std::function<void()> callback);
+  /// Exceptions that posted tasks and timers threw: caught, logged and
+  /// counted here so none leaves the worker's thread; the loop carries on.
+  [[nodiscard]] std::uint64_t caughtErrors() const { return caught_errors_.load(); }
 
  private:
   void armTimer();
   static void onTimer(int fd, short what, void* self);
   static void onPosted(int fd, short what, void* self);
+  /// Runs `task`; an exception is logged and counted. False if it threw.
+  bool guarded(const std::function<void()>& task);
 
   const Clock& clock_;
   event_base* base_ = nullptr;
@@ -54,6 +60,7 @@ class EventLoop {
   TimerQueue timers_;
   std::mutex posted_mutex_;
   std::vector<std::function<void()>> posted_;  // guarded by posted_mutex_
+  std::atomic<std::uint64_t> caught_errors_{0};
 };
 
 }  // namespace turnpike::net

@@ -189,6 +189,7 @@ WorkerSnapshot Worker::snapshot() const {
 void Worker::publish() {
   WorkerSnapshot s;
   s.counters = server_.counters();
+  s.loop_errors = loop_.caughtErrors();
   const auto now = clock_.now();
   server_.forEachAllocation([&](const turn::Allocation& a) {
     ++s.allocations_active[static_cast<std::size_t>(a.five_tuple.transport)];
@@ -204,6 +205,10 @@ void Worker::publish() {
 }
 
 void Worker::sweep() {
+  // Re-armed first: a sweep that throws (caught by the loop) does not end sweeping.
+  if (!stopping_) {
+    loop_.runAfter(kSweepInterval, [this] { sweep(); });
+  }
   server_.expireAllocations();
   server_.reportUsage();
   publish();
@@ -225,9 +230,6 @@ void Worker::sweep() {
                   c->fiveTuple().client.toString());
     by_five_tuple_.erase(c->fiveTuple());
     connections_.erase(c);
-  }
-  if (!stopping_) {
-    loop_.runAfter(kSweepInterval, [this] { sweep(); });
   }
 }
 

@@ -41,6 +41,7 @@ struct WorkerSnapshot {
   std::array<std::uint64_t, 3> allocations_active{};  ///< by client transport
   std::uint64_t permissions_active = 0;
   std::uint64_t channels_active = 0;
+  std::uint64_t loop_errors = 0;  ///< exceptions the worker's loop caught
 };
 
 /// A shared-nothing worker: its own thread, event loop, sockets, TURN state

@@ -172,7 +172,8 @@ TEST(UsageRecords, TheBufferIsBoundedAndDropsAreCounted) {
   config.stream = "bounded";
   config.timeout = std::chrono::milliseconds{200};
   {
-    app::RedisUsageStream stream(config, 3);
+    app::ProcessTally tally;
+    app::RedisUsageStream stream(config, 3, tally);
     for (int i = 1; i <= 5; ++i) {  // nothing listens yet: they wait, the oldest go
       stream.push({{"n", std::to_string(i)}});
     }
@@ -189,6 +190,30 @@ TEST(UsageRecords, TheBufferIsBoundedAndDropsAreCounted) {
     redis->stop(SIGTERM);
   }
   std::filesystem::remove_all(dir);
+}
+
+// A "Redis" that accepts connections (the kernel completes them from the
+// listen backlog) and never answers: stopping must not wait on it forever.
+TEST(UsageRecords, StoppingDoesNotWaitForARedisThatNeverAnswers) {
+  const int silent = ::socket(AF_INET, SOCK_STREAM, 0);
+  const std::uint16_t port = bindLoopback(silent);
+  ASSERT_EQ(::listen(silent, 16), 0);
+  conf::RedisConfig config;
+  config.address = conf::Endpoint{"127.0.0.1", port, false};
+  config.stream = "never";
+  config.timeout = std::chrono::milliseconds{200};
+  app::ProcessTally tally;
+  {
+    app::RedisUsageStream stream(config, 10, tally);
+    for (int i = 1; i <= 3; ++i) {
+      stream.push({{"n", std::to_string(i)}});
+    }
+    // Let it connect and send at least one XADD that gets no answer.
+    ASSERT_TRUE(eventually([&] { return stream.connected(); }, std::chrono::seconds{10}));
+    EXPECT_EQ(stream.written(), 0U);
+  }  // the destructor returns: before the fix it retried forever
+  EXPECT_EQ(tally.redis_errors.load(), 0U);
+  ::close(silent);
 }
 
 }  // namespace
