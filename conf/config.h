@@ -102,6 +102,8 @@ struct LimitsConfig {
   /// Open TCP/TLS connections from one IP address, and in total.
   std::uint32_t connections_per_source = 64;
   std::uint32_t total_connections = 10'000;
+  /// Peers one allocation may hold permissions for (508 beyond).
+  std::uint32_t permissions_per_allocation = 100;
 
   bool operator==(const LimitsConfig&) const = default;
 };

@@ -14,10 +14,7 @@ std::string allocationIdText(std::uint64_t id) {
 
 nlohmann::json allocationJson(const turn::Allocation& a, const Clock& clock) {
   const auto now = clock.now();
-  std::size_t permissions = 0;
-  for (const auto& p : a.permissions) {
-    permissions += p.expires_at > now ? 1 : 0;
-  }
+  const std::size_t permissions = a.livePermissions(now);
   std::size_t channels = 0;
   for (const auto& c : a.channels) {
     channels += c.expires_at > now ? 1 : 0;

@@ -75,6 +75,7 @@ std::shared_ptr<const net::ReloadedPolicy> buildPolicy(
       std::chrono::duration_cast<std::chrono::seconds>(config.relay.max_lifetime);
   settings.allocation_bandwidth = config.limits.allocation_bytes_per_second;
   settings.unauthenticated_rate = config.limits.unauthenticated_per_second;
+  settings.permissions_per_allocation = config.limits.permissions_per_allocation;
   settings.rfc5766_channel_numbers = config.relay.rfc5766_channel_numbers;
   settings.usage_interval = std::chrono::duration_cast<std::chrono::seconds>(config.usage.interval);
   for (const auto& alternate : config.drain.alternate_servers) {

@@ -193,9 +193,7 @@ void Worker::publish() {
   const auto now = clock_.now();
   server_.forEachAllocation([&](const turn::Allocation& a) {
     ++s.allocations_active[static_cast<std::size_t>(a.five_tuple.transport)];
-    for (const auto& p : a.permissions) {
-      s.permissions_active += p.expires_at > now ? 1 : 0;
-    }
+    s.permissions_active += a.livePermissions(now);
     for (const auto& c : a.channels) {
       s.channels_active += c.expires_at > now ? 1 : 0;
     }

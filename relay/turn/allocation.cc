@@ -3,30 +3,47 @@
 #include <algorithm>
 
 namespace turnpike::turn {
-namespace {
-
-bool sameIp(const stun::TransportAddress& a, const stun::TransportAddress& b) {
-  return a.family == b.family && std::equal(a.ip.begin(), a.ip.begin() + a.ipSize(), b.ip.begin());
+PeerIp PeerIp::of(const stun::TransportAddress& address) {
+  PeerIp p;
+  p.family = address.family;
+  std::copy(address.ip.begin(), address.ip.begin() + address.ipSize(), p.ip.begin());
+  return p;
 }
 
-}  // namespace
+std::size_t PeerIpHash::operator()(const PeerIp& p) const noexcept {
+  // FNV-1a: the map holds at most permissions_per_allocation entries, so
+  // aimed collisions cost at most that many compares.
+  std::uint64_t h = 0xcbf29ce484222325ULL ^ static_cast<std::uint8_t>(p.family);
+  for (const std::uint8_t byte : p.ip) {
+    h = (h ^ byte) * 0x100000001b3ULL;
+  }
+  return static_cast<std::size_t>(h);
+}
 
 bool Allocation::hasPermission(const stun::TransportAddress& peer, Clock::TimePoint now) const {
-  return std::any_of(permissions.begin(), permissions.end(), [&](const Permission& p) {
-    return p.expires_at > now && sameIp(p.peer_ip, peer);
-  });
+  const auto it = permissions.find(PeerIp::of(peer));
+  return it != permissions.end() && it->second > now;
 }
 
 void Allocation::installPermission(const stun::TransportAddress& peer, Clock::TimePoint now) {
-  for (auto& p : permissions) {
-    if (sameIp(p.peer_ip, peer)) {
-      p.expires_at = now + kPermissionLifetime;
-      return;
-    }
+  permissions[PeerIp::of(peer)] = now + kPermissionLifetime;
+}
+
+std::size_t Allocation::livePermissions(Clock::TimePoint now) const {
+  return static_cast<std::size_t>(std::count_if(
+      permissions.begin(), permissions.end(), [&](const auto& p) { return p.second > now; }));
+}
+
+std::size_t Allocation::newPermissions(std::span<const stun::TransportAddress> peers,
+                                       Clock::TimePoint now) const {
+  std::size_t fresh = 0;
+  for (std::size_t i = 0; i < peers.size(); ++i) {
+    const PeerIp ip = PeerIp::of(peers[i]);
+    const bool repeated = std::any_of(peers.begin(), peers.begin() + static_cast<long>(i),
+                                      [&](const auto& earlier) { return PeerIp::of(earlier) == ip; });
+    fresh += !repeated && !hasPermission(peers[i], now) ? 1 : 0;
   }
-  stun::TransportAddress ip_only = peer;
-  ip_only.port = 0;
-  permissions.push_back(Permission{ip_only, now + kPermissionLifetime});
+  return fresh;
 }
 
 const ChannelBinding* Allocation::channelByNumber(std::uint16_t channel,
@@ -71,7 +88,7 @@ bool Allocation::bindChannel(std::uint16_t channel, const stun::TransportAddress
 }
 
 void Allocation::prune(Clock::TimePoint now) {
-  std::erase_if(permissions, [&](const Permission& p) { return p.expires_at <= now; });
+  std::erase_if(permissions, [&](const auto& p) { return p.second <= now; });
   std::erase_if(channels,
                 [&](const ChannelBinding& c) { return c.expires_at + kChannelQuarantine <= now; });
 }

@@ -1,8 +1,11 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <span>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -25,11 +28,23 @@ constexpr auto kChannelLifetime = std::chrono::seconds{600};
 /// unavailable for rebinding to anything else for 5 more minutes.
 constexpr auto kChannelQuarantine = std::chrono::seconds{300};
 
-/// A permission holds an expiry time, checked on use (no timer per permission).
-struct Permission {
-  stun::TransportAddress peer_ip;  ///< port ignored (RFC 8656 §9)
-  Clock::TimePoint expires_at;
+/// What a permission is keyed by: the peer's IP, port ignored (RFC 8656 §9).
+struct PeerIp {
+  stun::AddressFamily family = stun::AddressFamily::IPv4;
+  std::array<std::uint8_t, 16> ip{};
+
+  static PeerIp of(const stun::TransportAddress& address);
+  bool operator==(const PeerIp&) const = default;
 };
+
+struct PeerIpHash {
+  std::size_t operator()(const PeerIp& p) const noexcept;
+};
+
+/// Permissions: peer IP -> expiry time, checked on use (no timer per
+/// permission). A hash map, so the per-packet check is O(1) whatever the
+/// count; the count is capped (TurnSettings::permissions_per_allocation).
+using PermissionMap = std::unordered_map<PeerIp, Clock::TimePoint, PeerIpHash>;
 
 struct ChannelBinding {
   std::uint16_t channel = 0;
@@ -88,7 +103,7 @@ struct Allocation {
   Clock::TimePoint expires_at;
   /// When the next interim usage record is due (TurnSettings::usage_interval).
   Clock::TimePoint usage_due;
-  std::vector<Permission> permissions;
+  PermissionMap permissions;
   std::vector<ChannelBinding> channels;
   TrafficCounters traffic;
   TokenBucket bandwidth;
@@ -103,7 +118,13 @@ struct Allocation {
   }
 
   [[nodiscard]] bool hasPermission(const stun::TransportAddress& peer, Clock::TimePoint now) const;
+  /// Installs or refreshes a permission for the peer's IP.
   void installPermission(const stun::TransportAddress& peer, Clock::TimePoint now);
+  /// Permissions in force now.
+  [[nodiscard]] std::size_t livePermissions(Clock::TimePoint now) const;
+  /// How many of `peers` would be new permissions (not in force now).
+  [[nodiscard]] std::size_t newPermissions(std::span<const stun::TransportAddress> peers,
+                                           Clock::TimePoint now) const;
   /// The live binding for a channel number or for a peer, if any.
   [[nodiscard]] const ChannelBinding* channelByNumber(std::uint16_t channel,
                                                       Clock::TimePoint now) const;

@@ -44,11 +44,15 @@ Outcome handleCreatePermission(const RequestContext& ctx, const auth::AuthResult
     return errorResponse(ctx, core.settings.software, failure, &auth);
   }
   const auto now = core.clock.now();
+  a->prune(now);  // what is left is in force
+  if (a->permissions.size() + a->newPermissions(std::span(peers).first(count), now) >
+      core.settings.permissions_per_allocation) {
+    return errorResponse(ctx, core.settings.software, ec::kInsufficientCapacity, &auth);
+  }
   for (std::size_t i = 0; i < count; ++i) {
     a->installPermission(peers[i], now);
     core.observer.onPermissionInstalled(*a, peers[i]);
   }
-  a->prune(now);
   auto b = successBuilder(ctx);
   return seal(b, ctx, core.settings.software, &auth);
 }
@@ -79,6 +83,10 @@ Outcome handleChannelBind(const RequestContext& ctx, const auth::AuthResult& aut
   }
   const auto now = core.clock.now();
   a->prune(now);
+  if (!a->hasPermission(*checked.peer, now) &&
+      a->permissions.size() >= core.settings.permissions_per_allocation) {
+    return errorResponse(ctx, software, ec::kInsufficientCapacity, &auth);
+  }
   if (!a->bindChannel(channel.value(), *checked.peer, now)) {
     return errorResponse(ctx, software, ec::kBadRequest, &auth);
   }

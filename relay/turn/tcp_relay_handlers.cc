@@ -90,6 +90,12 @@ Outcome handleConnect(const RequestContext& ctx, const auth::AuthResult& auth, T
   if (exists) {
     return errorResponse(ctx, core.settings.software, ec::kConnectionAlreadyExists, &auth);
   }
+  const auto now = core.clock.now();
+  a->prune(now);
+  if (!a->hasPermission(*checked.peer, now) &&
+      a->permissions.size() >= core.settings.permissions_per_allocation) {
+    return errorResponse(ctx, core.settings.software, ec::kInsufficientCapacity, &auth);
+  }
   TcpPeer p;
   p.id = core.peer_connections->reserve(a->username);
   p.peer = *checked.peer;
@@ -100,7 +106,7 @@ Outcome handleConnect(const RequestContext& ctx, const auth::AuthResult& auth, T
   a->tcp_peers.push_back(p);
   // Decided: a Connect also installs (or refreshes) the permission for the
   // peer, so the client need not send CreatePermission first.
-  a->installPermission(p.peer, core.clock.now());
+  a->installPermission(p.peer, now);
   core.connecting[p.id] = a->five_tuple;
   core.network.connectPeer(a->relay_bind, p.peer, p.id);
   return Outcome::ignore();  // answered by onPeerConnected

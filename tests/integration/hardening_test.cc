@@ -48,7 +48,7 @@ TEST(Hardening, InvalidUtf8InRequestsIsAnsweredNotFatal) {
   EXPECT_EQ(body["allocations"][0]["user"], "caf\xef\xbf\xbd\xef\xbf\xbd");  // U+FFFD each
   ASSERT_TRUE(alive(server)) << server.process().output();
   EXPECT_GE(metricValue(server.metricsPort(), R"(turnpike_control_responses_total{code="404"})"),
-            2);
+            2);                    // counted as they are answered
   EXPECT_EQ(odd.refresh(600), 0);  // the relay never noticed
   EXPECT_EQ(server.stop(), 0) << server.process().output();
 }
@@ -68,6 +68,32 @@ TEST(Hardening, OversizedHeadersAreRefused) {
   EXPECT_GE(many_small.status, 400);
   EXPECT_LT(many_small.status, 500);
   EXPECT_TRUE(alive(server)) << server.process().output();
+  EXPECT_EQ(server.stop(), 0) << server.process().output();
+}
+
+// limits.permissions_per_allocation (default 100): the 101st peer gets 508,
+// and the cap shows in turnpike_turn_errors_total.
+TEST(Hardening, PermissionsPerAllocationAreCappedByDefault) {
+  TurnpikeServer server(kTurnTop, kTurnRelay, TurnpikeServer::kLoopbackListen, kControl);
+  ASSERT_TRUE(server.ready()) << server.process().output();
+  TurnClient alice(server.udpPort(), "alice", "alice-pw");
+  ASSERT_EQ(alice.allocate(), 0);
+  const auto peer = [](int i) {
+    return *stun::TransportAddress::parse("8.8." + std::to_string(i / 250) + "." +
+                                          std::to_string(i % 250 + 1) + ":3478");
+  };
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(alice.createPermission(peer(i)), 0) << i;
+  }
+  EXPECT_EQ(alice.createPermission(peer(100)), 508);
+  EXPECT_EQ(alice.createPermission(peer(7)), 0);  // a refresh
+  EXPECT_TRUE(eventually(
+      [&] {
+        return metricValue(
+                   server.metricsPort(),
+                   R"(turnpike_turn_errors_total{method="create_permission",code="508"})") == 1;
+      },
+      std::chrono::seconds{5}));
   EXPECT_EQ(server.stop(), 0) << server.process().output();
 }
 

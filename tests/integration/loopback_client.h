@@ -6,10 +6,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace turnpike::testing {
@@ -105,6 +107,18 @@ inline HttpReply httpRequest(std::uint16_t port, const std::string& method, cons
   const auto body = text.find("\r\n\r\n");
   reply.body = body == std::string::npos ? "" : text.substr(body + 4);
   return reply;
+}
+
+/// Polls `condition` every 100 ms until it holds or `limit` passes: for
+/// what the server publishes on its own schedule (metrics once a second).
+template <typename F>
+bool eventually(F&& condition, std::chrono::seconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  return condition();
 }
 
 /// The value of one series of a Prometheus scrape of 127.0.0.1:`port`

@@ -76,16 +76,6 @@ std::vector<nlohmann::json> loggedRecords(const std::string& log) {
   return records;
 }
 
-template <typename F>
-bool eventually(F&& condition, std::chrono::seconds limit) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds{100});
-  }
-  return condition();
-}
-
 TEST(UsageRecords, ReachRedisAndSurviveARedisRestart) {
   const std::string dir = ::testing::TempDir() + "redis-" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);

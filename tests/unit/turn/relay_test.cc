@@ -143,6 +143,32 @@ TEST_F(Relay, ChannelDataBothWays) {
   EXPECT_EQ(stun::MessageView::parse(network.to_clients[1].bytes)->method(), Method::Data);
 }
 
+// limits.permissions_per_allocation: a request that would go past the cap
+// is refused whole with 508; refreshing what is held is always allowed, and
+// expired permissions make room again.
+TEST_F(Relay, PermissionsPerAllocationAreCapped) {
+  turn::TurnSettings s;
+  s.permissions_per_allocation = 3;
+  rebuild(s);
+  allocate();
+  const auto permit = [&](std::vector<std::string> peers) {
+    return errorCode(aliceSends(Method::CreatePermission, [&](auto& b) {
+      for (const auto& p : peers) {
+        b.addXorAddress(AttributeType::XorPeerAddress, *stun::TransportAddress::parse(p));
+      }
+    }));
+  };
+  EXPECT_EQ(permit({"8.8.8.1:1", "8.8.8.2:1"}), 0);
+  EXPECT_EQ(permit({"8.8.8.3:1", "8.8.8.4:1"}), 508);  // would make 4: none installed
+  EXPECT_EQ(permit({"8.8.8.3:1", "8.8.8.3:2"}), 0);    // one IP, two ports: one permission
+  EXPECT_EQ(permit({"8.8.8.1:9", "8.8.8.2:9"}), 0);    // refreshes need no room
+  EXPECT_EQ(permit({"8.8.8.4:1"}), 508);
+  EXPECT_EQ(bindChannel(0x4001, "8.8.8.5:1"), 508);  // a channel needs a permission too
+  EXPECT_EQ(bindChannel(0x4001, "8.8.8.1:1"), 0);
+  clock.advance(301s);
+  EXPECT_EQ(permit({"8.8.8.4:1"}), 0);
+}
+
 TEST_F(Relay, ChannelRulesAndRefresh) {
   EXPECT_EQ(bindChannel(0x4001, kPeer), 0);
   EXPECT_EQ(bindChannel(0x4001, kPeer), 0);          // rebinding refreshes
