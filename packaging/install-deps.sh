@@ -15,6 +15,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libsrtp2-dev
   # independent STUN/TURN clients for interop tests
   coturn stun-client python3-aioice golang-go golang-github-pion-turn.v2-dev openssl
+  # network namespaces for tests of what crosses the host's own addresses
+  iproute2
   # usage records reach a real Redis in the tests
   redis-server
   # the browser test: Debian's Chromium, driven from Node.js by playwright-core

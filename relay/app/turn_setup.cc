@@ -1,13 +1,11 @@
 #include "relay/app/turn_setup.h"
 
-#include <ifaddrs.h>
-#include <netinet/in.h>
 #include <spdlog/spdlog.h>
 
-#include <cstring>
 
 #include "auth/rest_credentials.h"
 #include "auth/static_users.h"
+#include "relay/app/host_addresses.h"
 #include "relay/stun/crypto.h"
 
 namespace turnpike::app {
@@ -24,30 +22,6 @@ std::vector<turn::IpPrefix> prefixes(const std::vector<conf::Cidr>& cidrs) {
   return out;
 }
 
-// The first non-loopback IPv4 address of the host, for a relay address when
-// none is configured and the server listens on 0.0.0.0.
-std::optional<std::string> hostIpv4() {
-  ifaddrs* list = nullptr;
-  if (getifaddrs(&list) != 0) {
-    return std::nullopt;
-  }
-  std::optional<std::string> found;
-  for (ifaddrs* i = list; i != nullptr && !found; i = i->ifa_next) {
-    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET) {
-      continue;
-    }
-    const auto* sin = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
-    const std::uint32_t ip = ntohl(sin->sin_addr.s_addr);
-    if ((ip >> 24) == 127) {
-      continue;
-    }
-    found = std::to_string(ip >> 24) + "." + std::to_string((ip >> 16) & 0xFF) + "." +
-            std::to_string((ip >> 8) & 0xFF) + "." + std::to_string(ip & 0xFF);
-  }
-  freeifaddrs(list);
-  return found;
-}
-
 std::vector<conf::RelayAddress> relayAddresses(const conf::Config& config) {
   if (!config.relay.addresses.empty()) {
     return config.relay.addresses;
@@ -57,7 +31,7 @@ std::vector<conf::RelayAddress> relayAddresses(const conf::Config& config) {
       return {conf::RelayAddress{e.ip, ""}};
     }
   }
-  if (auto ip = hostIpv4()) {
+  if (auto ip = firstHostIpv4()) {
     spdlog::info("relay.addresses not set: relaying on {}", *ip);
     return {conf::RelayAddress{*ip, ""}};
   }
@@ -107,9 +81,17 @@ std::shared_ptr<const net::ReloadedPolicy> buildPolicy(
         "relay.peers.allow_loopback is on: peers on 127.0.0.0/8 and ::1 are allowed. "
         "This is for tests only.");
   }
-  p->policy = std::make_shared<turn::PeerPolicy>(config.relay.peers.allow_loopback,
-                                                 prefixes(config.relay.peers.allow),
-                                                 prefixes(config.relay.peers.deny));
+  std::vector<turn::IpPrefix> own;
+  for (const auto& ip : ownAddresses(config)) {
+    if (auto prefix = turn::IpPrefix::parse(ip)) {  // a whole address: /32 or /128
+      own.push_back(*prefix);
+    }
+  }
+  spdlog::info("peer policy: the host's own {} addresses are refused as peers unless allowed",
+               own.size());
+  p->policy = std::make_shared<turn::PeerPolicy>(
+      config.relay.peers.allow_loopback, prefixes(config.relay.peers.allow),
+      prefixes(config.relay.peers.deny), std::move(own));
   return p;
 }
 

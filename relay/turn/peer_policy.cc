@@ -90,8 +90,12 @@ const std::vector<IpPrefix>& PeerPolicy::builtinDenied() {
   return kDenied;
 }
 
-PeerPolicy::PeerPolicy(bool allow_loopback, std::vector<IpPrefix> allow, std::vector<IpPrefix> deny)
-    : allow_loopback_(allow_loopback), allow_(std::move(allow)), deny_(std::move(deny)) {
+PeerPolicy::PeerPolicy(bool allow_loopback, std::vector<IpPrefix> allow, std::vector<IpPrefix> deny,
+                       std::vector<IpPrefix> own)
+    : allow_loopback_(allow_loopback),
+      allow_(std::move(allow)),
+      deny_(std::move(deny)),
+      own_(std::move(own)) {
   if (allow_loopback_) {
     allow_.push_back(*IpPrefix::parse("127.0.0.0/8"));
     allow_.push_back(*IpPrefix::parse("::1/128"));
@@ -109,7 +113,7 @@ bool PeerPolicy::permits(const stun::TransportAddress& peer) const {
   if (in(allow_)) {
     return true;
   }
-  return !in(builtinDenied());
+  return !in(own_) && !in(builtinDenied());
 }
 
 }  // namespace turnpike::turn

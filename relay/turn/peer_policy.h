@@ -21,10 +21,16 @@ struct IpPrefix {
 
 /// Which peers an allocation may talk to (RFC 8656 §21.5: a TURN server must
 /// not become a way into the networks behind it). Explicit `deny` wins over
-/// explicit `allow`, which wins over the built-in list of refused ranges.
+/// explicit `allow`, which wins over the host's own addresses and the
+/// built-in list of refused ranges.
 class PeerPolicy {
  public:
-  PeerPolicy(bool allow_loopback, std::vector<IpPrefix> allow, std::vector<IpPrefix> deny);
+  /// `own` are the host's addresses (interfaces, relay and listen
+  /// addresses): refused unless allowed, so a client cannot reach services
+  /// bound on 0.0.0.0 through the host's own address, nest TURN in TURN or
+  /// build relay loops.
+  PeerPolicy(bool allow_loopback, std::vector<IpPrefix> allow, std::vector<IpPrefix> deny,
+             std::vector<IpPrefix> own = {});
 
   [[nodiscard]] bool permits(const stun::TransportAddress& peer) const;
 
@@ -38,6 +44,7 @@ class PeerPolicy {
   bool allow_loopback_;
   std::vector<IpPrefix> allow_;
   std::vector<IpPrefix> deny_;
+  std::vector<IpPrefix> own_;
 };
 
 }  // namespace turnpike::turn

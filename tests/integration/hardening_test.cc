@@ -4,7 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <poll.h>
+#include <unistd.h>
+
 #include <csignal>
+#include <cstdlib>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -95,6 +100,84 @@ TEST(Hardening, PermissionsPerAllocationAreCappedByDefault) {
       },
       std::chrono::seconds{5}));
   EXPECT_EQ(server.stop(), 0) << server.process().output();
+}
+
+// Inside a network namespace of the test's own: public-looking addresses on
+// its lo, one the relay address, one only an interface address, and an
+// advertised (external) address on no interface. Run by the test below.
+constexpr const char* kOwnRelay = "93.184.216.34";
+constexpr const char* kOwnInterface = "93.184.216.40";
+constexpr const char* kOwnExternal = "93.184.216.50";
+constexpr const char* kNeighbour = "93.184.216.35";  // on no interface
+
+std::string ownAddressRelay(const std::string& allow) {
+  return std::string("  addresses:\n    - bind: ") + kOwnRelay +
+         "\n      external: " + kOwnExternal + "\n" + allow;
+}
+
+TEST(Hardening, DISABLED_OwnAddressesInsideNamespace) {
+  if (std::getenv("TURNPIKE_IN_TEST_NETNS") == nullptr) {
+    GTEST_SKIP() << "run by Hardening.TheHostsOwnAddressesAreNotPeers";
+  }
+  // A service bound on 0.0.0.0, reachable through any of the host's addresses.
+  const int service = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in any{};
+  any.sin_family = AF_INET;
+  ASSERT_EQ(::bind(service, reinterpret_cast<sockaddr*>(&any), sizeof any), 0);
+  socklen_t len = sizeof any;
+  ::getsockname(service, reinterpret_cast<sockaddr*>(&any), &len);
+  const std::string port = std::to_string(ntohs(any.sin_port));
+  const auto at = [&](const char* ip) { return *stun::TransportAddress::parse(ip + (":" + port)); };
+  {
+    TurnpikeServer server(kTurnTop, ownAddressRelay(""));
+    ASSERT_TRUE(server.ready()) << server.process().output();
+    TurnClient alice(server.udpPort(), "alice", "alice-pw");
+    ASSERT_EQ(alice.allocate(), 0) << server.process().output();
+    EXPECT_EQ(alice.createPermission(at(kOwnRelay)), 403);
+    EXPECT_EQ(alice.createPermission(at(kOwnInterface)), 403);
+    EXPECT_EQ(alice.createPermission(at(kOwnExternal)), 403);
+    EXPECT_EQ(alice.createPermission(at(kNeighbour)), 0);
+    EXPECT_EQ(server.stop(), 0) << server.process().output();
+  }
+  // relay.peers.allow opens one on purpose: then the service is reached.
+  TurnpikeServer server(
+      kTurnTop, ownAddressRelay(std::string("  peers:\n    allow: [\"") + kOwnRelay + "\"]\n"));
+  ASSERT_TRUE(server.ready()) << server.process().output();
+  TurnClient alice(server.udpPort(), "alice", "alice-pw");
+  ASSERT_EQ(alice.allocate(), 0);
+  EXPECT_EQ(alice.createPermission(at(kOwnInterface)), 403);
+  ASSERT_EQ(alice.createPermission(at(kOwnRelay)), 0);
+  alice.sendIndication(at(kOwnRelay), "through the relay");
+  pollfd p{service, POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 5000), 1);
+  std::array<char, 64> got{};
+  const auto n = ::recv(service, got.data(), got.size(), 0);
+  EXPECT_EQ(std::string(got.data(), static_cast<std::size_t>(std::max<ssize_t>(n, 0))),
+            "through the relay");
+  ::close(service);
+  EXPECT_EQ(server.stop(), 0) << server.process().output();
+}
+
+// The namespace needs root (CI runs as root); the test says so and skips
+// where it cannot make one.
+TEST(Hardening, TheHostsOwnAddressesAreNotPeers) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root for a network namespace";
+  }
+  const std::string ns = "turnpike-own-" + std::to_string(::getpid());
+  const auto made = runCommand(
+      {"/bin/sh", "-c",
+       "ip netns add " + ns + " && ip -n " + ns + " link set lo up && ip -n " + ns + " addr add " +
+           kOwnRelay + "/32 dev lo && ip -n " + ns + " addr add " + kOwnInterface + "/32 dev lo"});
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe");
+  const auto inner = runCommand({"ip", "netns", "exec", ns, "env", "TURNPIKE_IN_TEST_NETNS=1", self,
+                                 "--gtest_also_run_disabled_tests",
+                                 "--gtest_filter=Hardening.DISABLED_OwnAddressesInsideNamespace"},
+                                std::chrono::seconds{60});
+  runCommand({"ip", "netns", "delete", ns});
+  EXPECT_EQ(inner.exit_code, 0) << made.output << inner.output;
+  EXPECT_NE(inner.output.find("[  PASSED  ] 1 test"), std::string::npos) << inner.output;
 }
 
 }  // namespace

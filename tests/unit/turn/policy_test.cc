@@ -34,6 +34,18 @@ TEST(PeerPolicy, ExplicitDenyBeatsAllowBeatsBuiltin) {
   EXPECT_FALSE(p.permits(at("8.8.8.8:1")));
 }
 
+TEST(PeerPolicy, TheHostsOwnAddressesAreRefusedUnlessAllowed) {
+  const std::vector<IpPrefix> own = {*IpPrefix::parse("45.33.32.156"),
+                                     *IpPrefix::parse("2600:3c01::f03c:91ff:fe18:bb2f")};
+  const PeerPolicy p(false, {}, {}, own);
+  EXPECT_FALSE(p.permits(at("45.33.32.156:3478")));
+  EXPECT_FALSE(p.permits(at("45.33.32.156:22")));
+  EXPECT_FALSE(p.permits(at("[2600:3c01::f03c:91ff:fe18:bb2f]:9641")));
+  EXPECT_TRUE(p.permits(at("45.33.32.157:3478")));  // a neighbour is a peer like any other
+  const PeerPolicy opened(false, {*IpPrefix::parse("45.33.32.156/32")}, {}, own);
+  EXPECT_TRUE(opened.permits(at("45.33.32.156:3478")));
+}
+
 TEST(PeerPolicy, Ipv4HiddenInIpv6FormsIsRefused) {
   const PeerPolicy p(false, {}, {});
   for (const char* a : {"[::ffff:8.8.8.8]:1", "[::8.8.8.8]:1", "[64:ff9b::808:808]:1",
