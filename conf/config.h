@@ -104,6 +104,9 @@ struct LimitsConfig {
   std::uint32_t total_connections = 10'000;
   /// Peers one allocation may hold permissions for (508 beyond).
   std::uint32_t permissions_per_allocation = 100;
+  /// RFC 6062 peer connections per allocation and per user id (508 beyond).
+  std::uint32_t tcp_peers_per_allocation = 32;
+  std::uint32_t tcp_peers_per_user = 128;
 
   bool operator==(const LimitsConfig&) const = default;
 };

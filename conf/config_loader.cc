@@ -217,6 +217,8 @@ void readLimits(YamlReader& r, const YAML::Node& node, const std::string& path, 
             {"connections_per_source", u32(out.connections_per_source, 1, 1'000'000)},
             {"total_connections", u32(out.total_connections, 1, 10'000'000)},
             {"permissions_per_allocation", u32(out.permissions_per_allocation, 1, 10'000)},
+            {"tcp_peers_per_allocation", u32(out.tcp_peers_per_allocation, 1, 10'000)},
+            {"tcp_peers_per_user", u32(out.tcp_peers_per_user, 1, 1'000'000)},
         });
 }
 

@@ -30,8 +30,8 @@ void Allocation::installPermission(const stun::TransportAddress& peer, Clock::Ti
 }
 
 std::size_t Allocation::livePermissions(Clock::TimePoint now) const {
-  return static_cast<std::size_t>(std::count_if(
-      permissions.begin(), permissions.end(), [&](const auto& p) { return p.second > now; }));
+  return static_cast<std::size_t>(std::count_if(permissions.begin(), permissions.end(),
+                                                [&](const auto& p) { return p.second > now; }));
 }
 
 std::size_t Allocation::newPermissions(std::span<const stun::TransportAddress> peers,
@@ -39,8 +39,9 @@ std::size_t Allocation::newPermissions(std::span<const stun::TransportAddress> p
   std::size_t fresh = 0;
   for (std::size_t i = 0; i < peers.size(); ++i) {
     const PeerIp ip = PeerIp::of(peers[i]);
-    const bool repeated = std::any_of(peers.begin(), peers.begin() + static_cast<long>(i),
-                                      [&](const auto& earlier) { return PeerIp::of(earlier) == ip; });
+    const bool repeated =
+        std::any_of(peers.begin(), peers.begin() + static_cast<long>(i),
+                    [&](const auto& earlier) { return PeerIp::of(earlier) == ip; });
     fresh += !repeated && !hasPermission(peers[i], now) ? 1 : 0;
   }
   return fresh;
@@ -85,6 +86,24 @@ bool Allocation::bindChannel(std::uint16_t channel, const stun::TransportAddress
   }
   channels.push_back(ChannelBinding{channel, peer, now + kChannelLifetime});
   return true;
+}
+
+void Allocation::foldPeerTraffic() {
+  for (auto& p : tcp_peers) {
+    if (!p.traffic) {
+      continue;
+    }
+    TrafficCounters now;
+    now.bytes_to_peer = p.traffic->bytes_to_peer.load(std::memory_order_relaxed);
+    now.packets_to_peer = p.traffic->reads_to_peer.load(std::memory_order_relaxed);
+    now.bytes_from_peer = p.traffic->bytes_from_peer.load(std::memory_order_relaxed);
+    now.packets_from_peer = p.traffic->reads_from_peer.load(std::memory_order_relaxed);
+    traffic.bytes_to_peer += now.bytes_to_peer - p.counted.bytes_to_peer;
+    traffic.packets_to_peer += now.packets_to_peer - p.counted.packets_to_peer;
+    traffic.bytes_from_peer += now.bytes_from_peer - p.counted.bytes_from_peer;
+    traffic.packets_from_peer += now.packets_from_peer - p.counted.packets_from_peer;
+    p.counted = now;
+  }
 }
 
 void Allocation::prune(Clock::TimePoint now) {

@@ -3,10 +3,11 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "relay/base/clock.h"
@@ -14,6 +15,7 @@
 #include "relay/stun/message_type.h"
 #include "relay/stun/transport_address.h"
 #include "relay/turn/five_tuple.h"
+#include "relay/turn/peer_connections.h"
 #include "relay/turn/relay_network.h"
 #include "relay/turn/server_counters.h"
 #include "relay/turn/token_bucket.h"
@@ -69,6 +71,13 @@ struct TcpPeer {
   stun::TransactionId connect_transaction{};
   bool connect_sha256 = false;
   bool connect_fingerprint = false;
+  /// The key the Connect request was checked with: its answer is signed
+  /// with the same (the allocation's may differ after a credential change).
+  std::vector<std::uint8_t> connect_key;
+  /// What its data connection carried, and how much of it is already in
+  /// the allocation's traffic counters.
+  std::shared_ptr<PipeTraffic> traffic;
+  TrafficCounters counted;
 };
 
 /// One allocation: owned by the worker whose socket received its Allocate.
@@ -135,6 +144,9 @@ struct Allocation {
   bool bindChannel(std::uint16_t channel, const stun::TransportAddress& peer, Clock::TimePoint now);
   /// Drops permissions and bindings that can no longer matter.
   void prune(Clock::TimePoint now);
+  /// Adds what its RFC 6062 data connections carried since the last call to
+  /// `traffic` (they may run on other workers).
+  void foldPeerTraffic();
 };
 
 }  // namespace turnpike::turn

@@ -4,8 +4,18 @@
 
 namespace turnpike::turn {
 
-ConnectionId PeerConnections::reserve(const std::string& username) {
+std::optional<ConnectionId> PeerConnections::reserve(const std::string& username,
+                                                     const std::string& user_id,
+                                                     std::uint32_t per_user) {
   std::lock_guard lock(mutex_);
+  std::uint32_t& held = per_user_[user_id];
+  if (held >= per_user) {
+    if (held == 0) {
+      per_user_.erase(user_id);
+    }
+    return std::nullopt;
+  }
+  ++held;
   // Ids are not secrets (the ConnectionBind is authenticated), but a random
   // start keeps them from being guessed across restarts.
   if (counter_ == 0) {
@@ -18,6 +28,7 @@ ConnectionId PeerConnections::reserve(const std::string& username) {
   } while (id == 0 || entries_.count(id) != 0);
   Entry e;
   e.username = username;
+  e.user_id = user_id;
   entries_.emplace(id, std::move(e));
   return id;
 }
@@ -55,6 +66,12 @@ bool PeerConnections::setCloser(ConnectionId id, std::function<void()> close_bou
   return true;
 }
 
+std::shared_ptr<PipeTraffic> PeerConnections::traffic(ConnectionId id) const {
+  std::lock_guard lock(mutex_);
+  const auto it = entries_.find(id);
+  return it == entries_.end() ? nullptr : it->second.traffic;
+}
+
 bool PeerConnections::contains(ConnectionId id) const {
   std::lock_guard lock(mutex_);
   return entries_.count(id) != 0;
@@ -68,6 +85,9 @@ std::optional<PeerConnections::Entry> PeerConnections::release(ConnectionId id) 
   }
   Entry e = std::move(it->second);
   entries_.erase(it);
+  if (const auto user = per_user_.find(e.user_id); user != per_user_.end() && --user->second == 0) {
+    per_user_.erase(user);
+  }
   return e;
 }
 

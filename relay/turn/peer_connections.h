@@ -1,7 +1,9 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -14,6 +16,21 @@ namespace turnpike::turn {
 /// RFC 6062 CONNECTION-ID.
 using ConnectionId = std::uint32_t;
 
+/// Bytes a bound peer connection carried. Written by the worker that has
+/// the data connection, read by the worker that has the allocation (usage
+/// records, the admin API), which may be another: hence atomics.
+struct PipeTraffic {
+  std::atomic<std::uint64_t> bytes_to_peer{0};
+  std::atomic<std::uint64_t> reads_to_peer{0};
+  std::atomic<std::uint64_t> bytes_from_peer{0};
+  std::atomic<std::uint64_t> reads_from_peer{0};
+
+  void add(bool to_peer, std::size_t bytes) {
+    (to_peer ? bytes_to_peer : bytes_from_peer).fetch_add(bytes, std::memory_order_relaxed);
+    (to_peer ? reads_to_peer : reads_from_peer).fetch_add(1, std::memory_order_relaxed);
+  }
+};
+
 /// Peer TCP connections of TCP allocations (RFC 6062), shared by all workers:
 /// the ConnectionBind that claims one arrives on a new client connection,
 /// which the kernel may hand to any worker. Touched on connection setup and
@@ -24,14 +41,18 @@ class PeerConnections {
   /// waits for a ConnectionBind, and how to close it once it is bound.
   struct Entry {
     std::string username;  ///< the allocation's credential (§5.4: same one binds)
+    std::string user_id;   ///< whose connection it counts as
     int handle = -1;       ///< the peer socket, while pending
     bool pending = true;   ///< connected, waiting for ConnectionBind
     Clock::TimePoint bind_deadline;
     std::function<void()> close_bound;  ///< set when bound: closes the pipe (any thread)
+    std::shared_ptr<PipeTraffic> traffic = std::make_shared<PipeTraffic>();
   };
 
-  /// A fresh non-zero id, unique among open connections.
-  ConnectionId reserve(const std::string& username);
+  /// A fresh non-zero id, unique among open connections; nullopt when
+  /// `user_id` already holds `per_user` connections.
+  std::optional<ConnectionId> reserve(const std::string& username, const std::string& user_id,
+                                      std::uint32_t per_user);
   /// The peer socket is connected: it may be claimed until `deadline`.
   void setPending(ConnectionId id, int handle, Clock::TimePoint deadline);
   /// §5.4: takes a pending connection for a ConnectionBind by `username`;
@@ -41,6 +62,8 @@ class PeerConnections {
   /// when the connection was released meanwhile (the caller closes it then).
   bool setCloser(ConnectionId id, std::function<void()> close_bound);
   [[nodiscard]] bool contains(ConnectionId id) const;
+  /// What the connection carries is counted here; null when unknown.
+  [[nodiscard]] std::shared_ptr<PipeTraffic> traffic(ConnectionId id) const;
   /// Forgets a connection; returns what was there so the caller can close it.
   std::optional<Entry> release(ConnectionId id);
   /// Whether `id` still waits and its deadline passed.
@@ -49,8 +72,9 @@ class PeerConnections {
 
  private:
   mutable std::mutex mutex_;
-  std::unordered_map<ConnectionId, Entry> entries_;  // guarded by mutex_
-  std::uint32_t counter_ = 0;                        // guarded by mutex_
+  std::unordered_map<ConnectionId, Entry> entries_;          // guarded by mutex_
+  std::unordered_map<std::string, std::uint32_t> per_user_;  // guarded by mutex_
+  std::uint32_t counter_ = 0;                                // guarded by mutex_
 };
 
 }  // namespace turnpike::turn

@@ -4,12 +4,21 @@
 
 namespace turnpike::turn {
 
-RelayPortPool::RelayPortPool(std::uint16_t min, std::uint16_t max, const Clock& clock)
-    : min_(min), used_(static_cast<std::size_t>(max - min) + 1, false), clock_(clock) {
-  std::uint64_t seed = 0;
-  stun::crypto::randomBytes({reinterpret_cast<std::uint8_t*>(&seed), sizeof seed});
-  rng_.seed(seed);
+namespace {
+
+// Relay ports and reservation tokens come from the CSPRNG: a token is a
+// capability (whoever holds it gets the reserved port), and predictable
+// ports help an attacker aim at a victim's relayed address.
+std::uint64_t secureRandom() {
+  std::uint64_t value = 0;
+  stun::crypto::randomBytes({reinterpret_cast<std::uint8_t*>(&value), sizeof value});
+  return value;
 }
+
+}  // namespace
+
+RelayPortPool::RelayPortPool(std::uint16_t min, std::uint16_t max, const Clock& clock)
+    : min_(min), used_(static_cast<std::size_t>(max - min) + 1, false), clock_(clock) {}
 
 std::size_t RelayPortPool::inUse() const {
   const std::lock_guard lock(mutex_);
@@ -31,7 +40,7 @@ void RelayPortPool::expireReservations() {
 
 std::optional<std::uint16_t> RelayPortPool::pick(bool even, bool with_next) {
   const std::size_t n = used_.size();
-  const std::size_t start = static_cast<std::size_t>(rng_() % n);
+  const std::size_t start = static_cast<std::size_t>(secureRandom() % n);
   for (std::size_t k = 0; k < n; ++k) {
     const std::size_t i = (start + k) % n;
     const auto port = static_cast<std::uint16_t>(min_ + i);
@@ -62,7 +71,7 @@ std::optional<std::uint16_t> RelayPortPool::acquire(bool even, bool reserve_next
     ++in_use_;
     std::uint64_t t = 0;
     do {
-      t = rng_();
+      t = secureRandom();
     } while (t == 0 || reservations_.count(t) != 0);
     reservations_[t] = Reservation{next, clock_.now() + kReservationLifetime};
     *token = t;

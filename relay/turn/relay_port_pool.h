@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <unordered_map>
 #include <vector>
 
@@ -45,7 +44,6 @@ class RelayPortPool {
   };
   std::unordered_map<std::uint64_t, Reservation> reservations_;
   const Clock& clock_;
-  std::mt19937_64 rng_;
 };
 
 }  // namespace turnpike::turn

@@ -42,7 +42,12 @@ struct ServerCounters {
   std::uint64_t rate_limited = 0;         ///< unauthenticated responses not sent
   std::uint64_t bandwidth_limit = 0;      ///< over the allocation's bandwidth cap
   std::uint64_t slow_reader = 0;          ///< a stream client's output queue was full
+  std::uint64_t too_big = 0;              ///< a peer datagram over what we relay (4 KB)
   std::uint64_t connections_refused = 0;  ///< over the per-source or total cap
+  std::uint64_t tcp_peers_refused = 0;    ///< incoming peer connections over a cap
+  /// Closed by the server: idle, output unread, a frame left incomplete, a
+  /// TLS handshake not done, a close that never flushed.
+  std::uint64_t connections_timed_out = 0;
   // Authentication failures, by reason.
   std::uint64_t auth_bad_integrity = 0;
   std::uint64_t auth_stale_nonce = 0;

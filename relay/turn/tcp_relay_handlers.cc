@@ -26,6 +26,7 @@ TcpPeer* tcpPeer(Allocation& a, std::uint32_t id) {
 }
 
 void forget(Allocation& a, std::uint32_t id) {
+  a.foldPeerTraffic();
   std::erase_if(a.tcp_peers, [id](const TcpPeer& p) { return p.id == id; });
 }
 
@@ -43,10 +44,11 @@ void answerConnect(Allocation& a, const TcpPeer& p, std::uint16_t error, TurnCor
   if (!core.settings.software.empty()) {
     b.addText(AttributeType::Software, core.settings.software);
   }
+  const std::vector<std::uint8_t>& key = p.connect_key.empty() ? a.key : p.connect_key;
   if (p.connect_sha256) {
-    b.addMessageIntegritySha256(a.key);
+    b.addMessageIntegritySha256(key);
   } else {
-    b.addMessageIntegrity(a.key);
+    b.addMessageIntegrity(key);
   }
   if (p.connect_fingerprint) {
     b.addFingerprint();
@@ -83,6 +85,7 @@ Outcome handleConnect(const RequestContext& ctx, const auth::AuthResult& auth, T
     return errorResponse(ctx, core.settings.software, checked.error, &auth);
   }
   // Connections that ended on their own are gone from the registry.
+  a->foldPeerTraffic();
   std::erase_if(a->tcp_peers,
                 [&](const TcpPeer& p) { return !core.peer_connections->contains(p.id); });
   const bool exists = std::any_of(a->tcp_peers.begin(), a->tcp_peers.end(),
@@ -96,13 +99,23 @@ Outcome handleConnect(const RequestContext& ctx, const auth::AuthResult& auth, T
       a->permissions.size() >= core.settings.permissions_per_allocation) {
     return errorResponse(ctx, core.settings.software, ec::kInsufficientCapacity, &auth);
   }
+  // Peer connections cost file descriptors: capped per allocation and per user.
+  const auto id = a->tcp_peers.size() < core.settings.tcp_peers_per_allocation
+                      ? core.peer_connections->reserve(a->username, a->user_id,
+                                                       core.settings.tcp_peers_per_user)
+                      : std::nullopt;
+  if (!id) {
+    return errorResponse(ctx, core.settings.software, ec::kInsufficientCapacity, &auth);
+  }
   TcpPeer p;
-  p.id = core.peer_connections->reserve(a->username);
+  p.id = *id;
+  p.traffic = core.peer_connections->traffic(*id);
   p.peer = *checked.peer;
   p.connecting = true;
   p.connect_transaction = ctx.request.transactionId();
   p.connect_sha256 = auth.sha256_integrity;
   p.connect_fingerprint = ctx.request.has(AttributeType::Fingerprint);
+  p.connect_key = auth.credential.key;
   a->tcp_peers.push_back(p);
   // Decided: a Connect also installs (or refreshes) the permission for the
   // peer, so the client need not send CreatePermission first.
@@ -143,8 +156,17 @@ bool onPeerConnectionAccepted(RelaySocketId socket, const stun::TransportAddress
     ++core.counters.no_permission;
     return false;
   }
+  const auto id = a->tcp_peers.size() < core.settings.tcp_peers_per_allocation
+                      ? core.peer_connections->reserve(a->username, a->user_id,
+                                                       core.settings.tcp_peers_per_user)
+                      : std::nullopt;
+  if (!id) {
+    ++core.counters.tcp_peers_refused;
+    return false;  // the caller closes the peer's socket
+  }
   TcpPeer p;
-  p.id = core.peer_connections->reserve(a->username);
+  p.id = *id;
+  p.traffic = core.peer_connections->traffic(*id);
   p.peer = peer;
   a->tcp_peers.push_back(p);
   awaitBind(*a, p.id, handle, core);
@@ -202,7 +224,9 @@ void expirePeerConnections(TurnCore& core) {
 }
 
 void closeTcpPeers(Allocation& allocation, TurnCore& core) {
+  allocation.foldPeerTraffic();
   for (const TcpPeer& p : allocation.tcp_peers) {
+    core.connecting.erase(p.id);  // a Connect in flight answers nobody now
     core.network.closePeerConnection(p.id);
   }
   allocation.tcp_peers.clear();

@@ -135,6 +135,7 @@ void TurnServer::reportUsage() {
       a.usage_due = a.created_at + interval;
     }
     if (now >= a.usage_due) {
+      a.foldPeerTraffic();
       core_.observer.onAllocationUsage(a);
       a.usage_due = now + interval;
     }
@@ -185,6 +186,9 @@ Outcome TurnServer::handleRequest(const RequestContext& ctx) {
   std::array<std::uint16_t, stun::kMaxUnknownAttributes> unknown{};
   const std::size_t n = collectUnknown(ctx.request, unknown);
   if (n > 0) {
+    if (!unauthenticatedAnswerAllowed(ctx)) {
+      return Outcome::drop();
+    }
     return errorResponse(ctx, software, stun::error_codes::kUnknownAttribute, nullptr,
                          std::span(unknown).first(n));
   }
@@ -193,9 +197,22 @@ Outcome TurnServer::handleRequest(const RequestContext& ctx) {
   }
   const TurnHandler handler = findRoute(ctx.request.method());
   if (handler == nullptr) {
+    if (!unauthenticatedAnswerAllowed(ctx)) {
+      return Outcome::drop();
+    }
     return errorResponse(ctx, software, stun::error_codes::kBadRequest);
   }
   return authenticated(ctx, handler);
+}
+
+// Answers to requests nobody authenticated are rate limited per source IP:
+// a flood of spoofed requests gets little traffic back and leaves no state.
+bool TurnServer::unauthenticatedAnswerAllowed(const RequestContext& ctx) {
+  if (core_.limiter.allow(ctx.source(), core_.clock.now())) {
+    return true;
+  }
+  ++core_.counters.rate_limited;
+  return false;
 }
 
 Outcome TurnServer::authenticated(const RequestContext& ctx, TurnHandler handler) {
@@ -207,10 +224,10 @@ Outcome TurnServer::authenticated(const RequestContext& ctx, TurnHandler handler
     return handler(ctx, auth, core_);
   }
   countAuthFailure(auth.failure);
-  // Unauthenticated answers are rate limited per source IP: a flood of
-  // spoofed requests gets little traffic back and leaves no state.
-  if (!core_.limiter.allow(ctx.source(), core_.clock.now())) {
-    ++core_.counters.rate_limited;
+  // A 438 is only given once the integrity checked out: the client holds the
+  // key, so it is not charged (forged requests from a victim's address must
+  // not starve the victim's own refreshes).
+  if (auth.action != auth::AuthResult::Action::Stale && !unauthenticatedAnswerAllowed(ctx)) {
     return Outcome::drop();
   }
   switch (auth.action) {

@@ -51,7 +51,9 @@ class TurnServer {
   /// datagram larger than any valid message.
   void countMalformed() { ++core_.counters.malformed; }
   void countSlowReader() { ++core_.counters.slow_reader; }
+  void countTooBig() { ++core_.counters.too_big; }
   void countRefusedConnection() { ++core_.counters.connections_refused; }
+  void countTimedOutConnection() { ++core_.counters.connections_timed_out; }
   /// Bytes relayed over an RFC 6062 data connection, by direction.
   void countTcpRelayed(Transport client_transport, bool to_peer, std::size_t bytes) {
     auto& t = core_.counters.relayed[static_cast<std::size_t>(client_transport)];
@@ -74,6 +76,7 @@ class TurnServer {
   Outcome authenticated(const RequestContext& ctx,
                         Outcome (*handler)(const RequestContext&, const auth::AuthResult&,
                                            TurnCore&));
+  bool unauthenticatedAnswerAllowed(const RequestContext& ctx);
   void countAuthFailure(auth::AuthFailure failure);
   Outcome counted(Outcome outcome, std::span<const std::uint8_t> out);
 

@@ -194,5 +194,39 @@ TEST_F(Auth, UnauthenticatedAnswersAreRateLimitedPerSourceIp) {
   EXPECT_TRUE(send(request(Method::Allocate, udpAllocate()), "203.0.113.5:1").has_value());
 }
 
+// Forged requests from a victim's address use up the victim's budget; a
+// 438 to a request whose integrity checked out is still sent, so the victim
+// gets its fresh nonce and keeps its allocation.
+TEST_F(Auth, StaleNonceAnswersToGoodIntegrityAreNotRateLimited) {
+  const char* victim = "203.0.113.5:40000";
+  const std::string nonce = nonceFor(victim);
+  for (int i = 0; i < 50; ++i) {
+    send(request(Method::Allocate, udpAllocate()), "203.0.113.5:1");  // forged
+  }
+  clock.advance(10min);  // the victim's nonce is stale; the budget of this second is gone
+  for (int i = 0; i < 50; ++i) {
+    send(request(Method::Allocate, udpAllocate()), "203.0.113.5:1");
+  }
+  const auto stale =
+      send(request(Method::Allocate, udpAllocate(), "alice", "alice-pw", nonce), victim);
+  EXPECT_EQ(errorCode(stale), 438);
+}
+
+TEST_F(Auth, UnknownMethodAndUnknownAttributeAnswersAreRateLimitedToo) {
+  int answered = 0;
+  for (int port = 1; port <= 30; ++port) {
+    const std::string client = "203.0.113.7:" + std::to_string(port);
+    std::array<std::uint8_t, 64> buf{};
+    stun::MessageBuilder b(buf, {static_cast<Method>(0x0FF), stun::MessageClass::Request},
+                           nextTid());
+    if (send({b.bytes().begin(), b.bytes().end()}, client.c_str())) ++answered;
+    stun::MessageBuilder u(buf, {Method::Allocate, stun::MessageClass::Request}, nextTid());
+    u.addU32(static_cast<AttributeType>(0x7F01), 1);  // comprehension-required, unknown
+    if (send({u.bytes().begin(), u.bytes().end()}, client.c_str())) ++answered;
+  }
+  EXPECT_EQ(answered, 10);
+  EXPECT_EQ(server->counters().rate_limited, 50U);
+}
+
 }  // namespace
 }  // namespace turnpike::testing

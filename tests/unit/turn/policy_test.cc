@@ -103,7 +103,27 @@ TEST(SourceRateLimiter, BoundedMemoryWhateverTheSources) {
     std::memcpy(a.ip.data(), &i, sizeof i);
     limiter.allow(a, clock.now());
   }
-  EXPECT_LE(sizeof(limiter), 8 + SourceRateLimiter::kSlots * 16);
+  EXPECT_LE(sizeof(limiter), 8 + 16 + SourceRateLimiter::kSlots * 16);  // rate, key, slots
+}
+
+// The slot hash is keyed with a random secret: addresses that share a slot
+// in one limiter (one worker, one run) do not in another.
+TEST(SourceRateLimiter, CollisionsCannotBeAimedAt) {
+  const SourceRateLimiter a(10);
+  const SourceRateLimiter b(10);
+  const auto victim = at("198.51.100.7:1");
+  std::size_t colliding_in_a = 0;
+  std::size_t colliding_in_both = 0;
+  for (std::uint32_t i = 0; i < 200'000; ++i) {
+    stun::TransportAddress other = at("0.0.0.0:1");
+    std::memcpy(other.ip.data(), &i, sizeof i);
+    if (a.slotOf(other) == a.slotOf(victim)) {
+      ++colliding_in_a;
+      colliding_in_both += b.slotOf(other) == b.slotOf(victim) ? 1 : 0;
+    }
+  }
+  EXPECT_GT(colliding_in_a, 10U);  // about 200,000 / 4096
+  EXPECT_LT(colliding_in_both, colliding_in_a / 4);
 }
 
 }  // namespace

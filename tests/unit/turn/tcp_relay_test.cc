@@ -175,5 +175,32 @@ TEST_F(TcpRelay, DeletingTheAllocationClosesItsPeerConnections) {
   EXPECT_TRUE(network.open.empty());
 }
 
+// Peer connections cost file descriptors: limits.tcp_peers_per_allocation
+// and limits.tcp_peers_per_user cap them (508 for Connect; an incoming peer
+// is refused and counted).
+TEST_F(TcpRelay, PeerConnectionsAreCappedPerAllocation) {
+  core->settings.tcp_peers_per_allocation = 2;
+  allocateTcp();
+  EXPECT_NE(connect("8.8.8.8:80"), 0U);
+  EXPECT_NE(connect("8.8.8.9:80"), 0U);
+  EXPECT_EQ(errorCode(aliceSends(Method::Connect, peer("8.8.8.10:80"))), 508);
+  ASSERT_EQ(errorCode(aliceSends(Method::CreatePermission, peer("8.8.4.4:1"))), 0);
+  const turn::RelaySocketId relay = *network.tcp_relays.begin();
+  EXPECT_FALSE(
+      server->onPeerConnectionAccepted(relay, *stun::TransportAddress::parse("8.8.4.4:5555"), 55));
+  EXPECT_EQ(server->counters().tcp_peers_refused, 1U);
+}
+
+TEST_F(TcpRelay, PeerConnectionsAreCappedPerUser) {
+  core->settings.tcp_peers_per_user = 2;
+  allocateTcp();
+  const std::uint32_t first = connect("8.8.8.8:80");
+  EXPECT_NE(connect("8.8.8.9:80"), 0U);
+  EXPECT_EQ(errorCode(aliceSends(Method::Connect, peer("8.8.8.10:80"))), 508);
+  EXPECT_FALSE(server->onPeerConnected(first, -1));  // failed: its slot comes back
+  EXPECT_NE(connect("8.8.8.10:80"), 0U);
+  EXPECT_EQ(registry.size(), 2U);
+}
+
 }  // namespace
 }  // namespace turnpike::testing
