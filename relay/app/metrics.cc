@@ -273,11 +273,23 @@ std::vector<MetricFamily> MetricsCollector::collectAll() const {
   add(dropped, static_cast<double>(c.denied_peer), {{"reason", "denied_peer"}});
   add(dropped, static_cast<double>(c.rate_limited), {{"reason", "rate_limited"}});
   add(dropped, static_cast<double>(c.slow_reader), {{"reason", "slow_reader"}});
+  add(dropped, static_cast<double>(c.too_big), {{"reason", "too_big"}});
 
   auto refused = family("turnpike_connections_refused_total",
                         "TCP/TLS connections closed at once: over the per-source or total cap.",
                         MetricType::Counter);
   add(refused, static_cast<double>(c.connections_refused));
+  auto timed_out = family("turnpike_connections_timed_out_total",
+                          "TCP/TLS connections closed by the server: idle, output left unread, a "
+                          "frame left incomplete, a TLS handshake or a close not finished in time.",
+                          MetricType::Counter);
+  add(timed_out, static_cast<double>(c.connections_timed_out));
+  auto tcp_peers_refused =
+      family("turnpike_tcp_peers_refused_total",
+             "Incoming RFC 6062 peer connections closed: over limits.tcp_peers_per_allocation or "
+             "limits.tcp_peers_per_user.",
+             MetricType::Counter);
+  add(tcp_peers_refused, static_cast<double>(c.tcp_peers_refused));
   std::size_t in_use = 0;
   std::size_t capacity = 0;
   for (const auto& pool : shared_.port_pools) {
@@ -294,9 +306,9 @@ std::vector<MetricFamily> MetricsCollector::collectAll() const {
       family("turnpike_build_info", "Always 1; the version is the label.", MetricType::Gauge);
   add(build, 1, {{"version", TURNPIKE_VERSION}});
 
-  for (auto* f :
-       {&bytes, &packets, &active, &requests, &errors, &allocations, &duration, &permissions,
-        &channels, &auth, &dropped, &refused, &ports_in_use, &ports_total, &build}) {
+  for (auto* f : {&bytes, &packets, &active, &requests, &errors, &allocations, &duration,
+                  &permissions, &channels, &auth, &dropped, &refused, &timed_out,
+                  &tcp_peers_refused, &ports_in_use, &ports_total, &build}) {
     out.push_back(std::move(*f));
   }
   addOperations(out);

@@ -3,6 +3,7 @@
 #include <event2/event.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -184,9 +185,33 @@ std::unique_ptr<prometheus::Exposer> exposeMetrics(
   return exposer;
 }
 
+// Each relayed TCP connection, client connection and relay socket is a file
+// descriptor: take the hard limit, and say what that allows.
+void raiseFileLimit(const conf::Config& config) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return;
+  }
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  const auto fds = static_cast<unsigned long long>(limit.rlim_cur);
+  spdlog::info(
+      "file descriptors: {} (limits.total_connections {}; each UDP allocation takes one, a "
+      "TCP allocation one per peer connection); beyond them accepts pause and back off",
+      fds, config.limits.total_connections);
+  if (fds < 2ULL * config.limits.total_connections) {
+    spdlog::warn("file descriptors: {} is less than twice limits.total_connections ({})", fds,
+                 config.limits.total_connections);
+  }
+}
+
 }  // namespace
 
 int runServer(const conf::Config& config, const std::string& config_path) {
+  raiseFileLimit(config);
   const unsigned worker_count = conf::effectiveWorkers(config);
   Listeners listeners;
   listeners.per_worker.resize(worker_count);

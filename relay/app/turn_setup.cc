@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-
 #include "auth/rest_credentials.h"
 #include "auth/static_users.h"
 #include "relay/app/host_addresses.h"
@@ -50,6 +49,8 @@ std::shared_ptr<const net::ReloadedPolicy> buildPolicy(
   settings.allocation_bandwidth = config.limits.allocation_bytes_per_second;
   settings.unauthenticated_rate = config.limits.unauthenticated_per_second;
   settings.permissions_per_allocation = config.limits.permissions_per_allocation;
+  settings.tcp_peers_per_allocation = config.limits.tcp_peers_per_allocation;
+  settings.tcp_peers_per_user = config.limits.tcp_peers_per_user;
   settings.rfc5766_channel_numbers = config.relay.rfc5766_channel_numbers;
   settings.usage_interval = std::chrono::duration_cast<std::chrono::seconds>(config.usage.interval);
   for (const auto& alternate : config.drain.alternate_servers) {
@@ -89,9 +90,9 @@ std::shared_ptr<const net::ReloadedPolicy> buildPolicy(
   }
   spdlog::info("peer policy: the host's own {} addresses are refused as peers unless allowed",
                own.size());
-  p->policy = std::make_shared<turn::PeerPolicy>(
-      config.relay.peers.allow_loopback, prefixes(config.relay.peers.allow),
-      prefixes(config.relay.peers.deny), std::move(own));
+  p->policy = std::make_shared<turn::PeerPolicy>(config.relay.peers.allow_loopback,
+                                                 prefixes(config.relay.peers.allow),
+                                                 prefixes(config.relay.peers.deny), std::move(own));
   return p;
 }
 

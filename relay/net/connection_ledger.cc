@@ -4,6 +4,21 @@
 
 namespace turnpike::net {
 
+namespace {
+
+// IPv6 sources count per /64: one host usually holds a whole /64, so exact
+// addresses would leave it unlimited.
+stun::TransportAddress sourceKey(const stun::TransportAddress& source) {
+  stun::TransportAddress key = source;
+  key.port = 0;
+  if (key.family == stun::AddressFamily::IPv6) {
+    std::fill(key.ip.begin() + 8, key.ip.end(), std::uint8_t{0});
+  }
+  return key;
+}
+
+}  // namespace
+
 ConnectionLedger::Ticket::Ticket(ConnectionLedger& ledger, const stun::TransportAddress& source)
     : ledger_(ledger), source_(source) {}
 
@@ -23,7 +38,8 @@ bool ConnectionLedger::IpEqual::operator()(const stun::TransportAddress& a,
 }
 
 std::unique_ptr<ConnectionLedger::Ticket> ConnectionLedger::admit(
-    const stun::TransportAddress& source) {
+    const stun::TransportAddress& client) {
+  const stun::TransportAddress source = sourceKey(client);
   {
     std::lock_guard lock(mutex_);
     if (total_ >= total_limit_) {

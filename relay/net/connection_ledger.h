@@ -9,9 +9,9 @@
 
 namespace turnpike::net {
 
-/// Open stream connections, per source IP and in total, across all workers,
-/// so one address cannot take every connection slot (slowloris). Touched once
-/// per accept and once per close, never per packet.
+/// Open stream connections, per source IP (IPv6: per /64) and in total,
+/// across all workers, so one address cannot take every connection slot
+/// (slowloris). Touched once per accept and once per close, never per packet.
 class ConnectionLedger {
  public:
   /// Held by a connection for as long as it lives; gives the slot back.

@@ -7,8 +7,13 @@
 namespace turnpike::net {
 
 PeerPipe::PeerPipe(event_base* base, int peer_fd, bufferevent* client, turn::Transport transport,
-                   turn::TurnServer& server, std::function<void()> on_closed)
-    : client_(client), transport_(transport), server_(server), on_closed_(std::move(on_closed)) {
+                   turn::TurnServer& server, std::shared_ptr<turn::PipeTraffic> traffic,
+                   std::function<void()> on_closed)
+    : client_(client),
+      transport_(transport),
+      server_(server),
+      traffic_(std::move(traffic)),
+      on_closed_(std::move(on_closed)) {
   peer_ = bufferevent_socket_new(base, peer_fd, BEV_OPT_CLOSE_ON_FREE);
   bufferevent_setcb(peer_, &PeerPipe::onPeerRead, &PeerPipe::onPeerWrite, &PeerPipe::onPeerEvent,
                     this);
@@ -22,6 +27,9 @@ void PeerPipe::fromClient() {
   const std::size_t n = evbuffer_get_length(in);
   evbuffer_add_buffer(bufferevent_get_output(peer_), in);
   server_.countTcpRelayed(transport_, true, n);
+  if (traffic_ && n > 0) {
+    traffic_->add(true, n);
+  }
   if (evbuffer_get_length(bufferevent_get_output(peer_)) > kMaxPending) {
     bufferevent_disable(client_, EV_READ);  // until the peer catches up
   }
@@ -35,6 +43,9 @@ void PeerPipe::onPeerRead(bufferevent* bev, void* self) {
   const std::size_t n = evbuffer_get_length(in);
   evbuffer_add_buffer(bufferevent_get_output(p->client_), in);
   p->server_.countTcpRelayed(p->transport_, false, n);
+  if (p->traffic_ && n > 0) {
+    p->traffic_->add(false, n);
+  }
   if (evbuffer_get_length(bufferevent_get_output(p->client_)) > kMaxPending) {
     bufferevent_disable(bev, EV_READ);  // until the client catches up
   }

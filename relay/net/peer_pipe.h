@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 
 #include "relay/turn/turn_server.h"
 
@@ -18,9 +19,11 @@ class PeerPipe {
  public:
   static constexpr std::size_t kMaxPending = 1 << 20;
 
-  /// Takes `peer_fd`; `client` stays owned by the data connection.
+  /// Takes `peer_fd`; `client` stays owned by the data connection. What it
+  /// carries is counted in `traffic` too (the allocation's usage), if set.
   PeerPipe(event_base* base, int peer_fd, bufferevent* client, turn::Transport transport,
-           turn::TurnServer& server, std::function<void()> on_closed);
+           turn::TurnServer& server, std::shared_ptr<turn::PipeTraffic> traffic,
+           std::function<void()> on_closed);
   ~PeerPipe();
   PeerPipe(const PeerPipe&) = delete;
   PeerPipe& operator=(const PeerPipe&) = delete;
@@ -39,6 +42,7 @@ class PeerPipe {
   bufferevent* client_;
   turn::Transport transport_;  ///< of the client's data connection
   turn::TurnServer& server_;
+  std::shared_ptr<turn::PipeTraffic> traffic_;
   std::function<void()> on_closed_;
 };
 

@@ -31,6 +31,8 @@ TcpConnection::TcpConnection(event_base* base, int fd, ssl_st* ssl, turn::FiveTu
   }
   bufferevent_setcb(bev_, &TcpConnection::onRead, &TcpConnection::onWrite, &TcpConnection::onEvent,
                     this);
+  // onWrite runs once the output is down to kResumeOutput (and when empty).
+  bufferevent_setwatermark(bev_, EV_WRITE, kResumeOutput, 0);
   bufferevent_enable(bev_, EV_READ | EV_WRITE);
 }
 
@@ -42,13 +44,16 @@ TcpConnection::~TcpConnection() {
   }
 }
 
-void TcpConnection::becomePipe(std::uint32_t connection_id, int peer_fd) {
+void TcpConnection::becomePipe(std::uint32_t connection_id, int peer_fd,
+                               std::shared_ptr<turn::PipeTraffic> traffic) {
   pipe_id_ = connection_id;
   pending_peer_fd_ = peer_fd;
+  pending_traffic_ = std::move(traffic);
 }
 
 void TcpConnection::closeWhenFlushed() {
   closing_ = true;
+  closing_since_ = clock_.now();
   bufferevent_disable(bev_, EV_READ);
   if (evbuffer_get_length(bufferevent_get_output(bev_)) == 0) {
     owner_.onConnectionClosed(this);  // deletes this
@@ -57,50 +62,84 @@ void TcpConnection::closeWhenFlushed() {
 
 void TcpConnection::onRead(bufferevent* /*bev*/, void* self) {
   auto* c = static_cast<TcpConnection*>(self);
-  c->last_activity_ = c->clock_.now();
   if (!c->processInput()) {
     c->owner_.onConnectionClosed(c);  // deletes c
   }
 }
 
+bool TcpConnection::outputFull() const {
+  return evbuffer_get_length(bufferevent_get_output(bev_)) > kMaxPendingOutput;
+}
+
+bool TcpConnection::handleFrame(const stun::Frame& frame) {
+  const auto outcome = server_.handleFrame(frame, five_tuple_, response_);
+  if (outcome.kind == turn::Outcome::Kind::Reply) {
+    bufferevent_write(bev_, response_.data(), outcome.size);
+  }
+  if (pending_peer_fd_ < 0) {
+    return false;
+  }
+  // The ConnectionBind succeeded: from here on the stream is the peer's.
+  // Bytes the client sent too early go to the peer as well.
+  pipe_ = std::make_unique<PeerPipe>(base_, pending_peer_fd_, bev_, five_tuple_.transport, server_,
+                                     std::move(pending_traffic_),
+                                     [this] { owner_.onConnectionClosed(this); });
+  pending_peer_fd_ = -1;
+  const auto early = framer_.remaining();
+  evbuffer_prepend(bufferevent_get_input(bev_), early.data(), early.size());
+  partial_since_.reset();
+  pipe_->fromClient();
+  return true;
+}
+
+// Frames are handled while the client reads what we answer. A client that
+// sends requests and never reads would otherwise grow our output without
+// bound: once it passes kMaxPendingOutput we stop reading (the kernel's
+// buffers then push back on the client) until onWrite sees it drained; the
+// sweep closes a connection that stays stalled.
 bool TcpConnection::processInput() {
   if (pipe_) {
+    last_activity_ = clock_.now();
     pipe_->fromClient();
     return true;
   }
   evbuffer* input = bufferevent_get_input(bev_);
   std::array<std::uint8_t, 16384> chunk{};
-  while (!closing_ && evbuffer_get_length(input) > 0) {
+  while (!closing_) {
+    if (outputFull()) {
+      bufferevent_disable(bev_, EV_READ);
+      if (!stalled_since_) {
+        stalled_since_ = clock_.now();
+      }
+      return true;
+    }
+    const auto frame = framer_.next();
+    if (!frame) {
+      server_.countMalformed();
+      return false;
+    }
+    if (frame.value()) {
+      // Only whole frames count as activity: a byte now and then does not
+      // keep a connection open.
+      last_activity_ = clock_.now();
+      if (handleFrame(**frame)) {
+        return true;
+      }
+      continue;
+    }
+    if (evbuffer_get_length(input) == 0) {
+      break;
+    }
     const int n = evbuffer_remove(input, chunk.data(), chunk.size());
     if (n <= 0 || !framer_.append(std::span(chunk).first(static_cast<std::size_t>(n)))) {
       server_.countMalformed();
       return false;
     }
-    while (true) {
-      const auto frame = framer_.next();
-      if (!frame) {
-        server_.countMalformed();
-        return false;
-      }
-      if (!frame.value()) {
-        break;
-      }
-      const auto outcome = server_.handleFrame(**frame, five_tuple_, response_);
-      if (outcome.kind == turn::Outcome::Kind::Reply) {
-        bufferevent_write(bev_, response_.data(), outcome.size);
-      }
-      if (pending_peer_fd_ >= 0) {
-        // The ConnectionBind succeeded: from here on the stream is the
-        // peer's. Bytes the client sent too early go to the peer as well.
-        pipe_ = std::make_unique<PeerPipe>(base_, pending_peer_fd_, bev_, five_tuple_.transport,
-                                           server_, [this] { owner_.onConnectionClosed(this); });
-        pending_peer_fd_ = -1;
-        const auto early = framer_.remaining();
-        evbuffer_prepend(input, early.data(), early.size());
-        pipe_->fromClient();
-        return true;
-      }
-    }
+  }
+  if (framer_.buffered() == 0) {
+    partial_since_.reset();
+  } else if (!partial_since_) {
+    partial_since_ = clock_.now();
   }
   return true;
 }
@@ -127,6 +166,15 @@ void TcpConnection::onWrite(bufferevent* bev, void* self) {
   auto* c = static_cast<TcpConnection*>(self);
   if (c->pipe_) {
     c->pipe_->clientDrained();
+  }
+  if (c->stalled_since_ && !c->closing_ &&
+      evbuffer_get_length(bufferevent_get_output(bev)) <= kResumeOutput) {
+    c->stalled_since_.reset();
+    bufferevent_enable(bev, EV_READ);
+    if (!c->processInput()) {           // frames already read wait in the framer
+      c->owner_.onConnectionClosed(c);  // deletes c
+      return;
+    }
   }
   if (c->closing_ && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
     c->owner_.onConnectionClosed(c);  // deletes c

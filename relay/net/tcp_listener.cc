@@ -17,21 +17,26 @@ TcpListener::TcpListener(EventLoop& loop, int fd, stun::TransportAddress local,
   listener_ = evconnlistener_new(loop.base(), &TcpListener::onAccept, this,
                                  LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
   evconnlistener_set_error_cb(listener_, &TcpListener::onError);
+  backoff_.emplace(loop, listener_, "listen.tcp/tls");
 }
 
-TcpListener::~TcpListener() { evconnlistener_free(listener_); }
+TcpListener::~TcpListener() {
+  backoff_.reset();
+  evconnlistener_free(listener_);
+}
 
 void TcpListener::onAccept(evconnlistener* /*listener*/, int fd, sockaddr* address, int length,
                            void* self) {
   sockaddr_storage ss{};
   std::memcpy(&ss, address, std::min(static_cast<std::size_t>(length), sizeof ss));
   auto* listener = static_cast<TcpListener*>(self);
+  listener->backoff_->succeeded();
   listener->on_accept_(fd, fromSockaddr(ss), listener->local_);
 }
 
-void TcpListener::onError(evconnlistener* /*listener*/, void* /*self*/) {
-  // EMFILE and friends: keep listening; the kernel queue holds the client.
-  spdlog::warn("tcp accept failed: {}", std::strerror(errno));
+void TcpListener::onError(evconnlistener* /*listener*/, void* self) {
+  // EMFILE and friends: the kernel queue holds the client while we pause.
+  static_cast<TcpListener*>(self)->backoff_->failed();
 }
 
 }  // namespace turnpike::net

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 
+#include "relay/net/accept_backoff.h"
 #include "relay/net/event_loop.h"
 #include "relay/stun/transport_address.h"
 
@@ -28,6 +30,7 @@ class TcpListener {
   evconnlistener* listener_ = nullptr;
   stun::TransportAddress local_;
   AcceptHandler on_accept_;
+  std::optional<AcceptBackoff> backoff_;
 };
 
 }  // namespace turnpike::net

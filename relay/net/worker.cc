@@ -211,24 +211,44 @@ void Worker::sweep() {
   server_.reportUsage();
   publish();
   const auto now = clock_.now();
-  std::vector<TcpConnection*> idle;
+  std::vector<std::pair<TcpConnection*, const char*>> doomed;
   for (const auto& [raw, owned] : connections_) {
-    // A connection carrying an allocation lives as long as the allocation.
-    // So does an RFC 6062 data connection, until either end closes it.
-    const bool silent = now - raw->lastActivity() >= config_.server.tcp_idle_timeout &&
-                        !server_.hasAllocation(raw->fiveTuple()) && raw->pipeId() == 0;
-    const bool stuck_in_handshake =
-        !raw->established() && now - raw->openedAt() >= config_.tls.handshake_timeout;
-    if (silent || stuck_in_handshake) {
-      idle.push_back(raw);
+    if (const char* why = overdue(*raw, now)) {
+      doomed.emplace_back(raw, why);
     }
   }
-  for (TcpConnection* c : idle) {
-    spdlog::debug("worker {}: closing idle tcp connection from {}", index_,
-                  c->fiveTuple().client.toString());
-    by_five_tuple_.erase(c->fiveTuple());
-    connections_.erase(c);
+  for (const auto& [c, why] : doomed) {
+    spdlog::debug("worker {}: closing tcp connection from {}: {}", index_,
+                  c->fiveTuple().client.toString(), why);
+    server_.countTimedOutConnection();
+    onConnectionClosed(c);  // deletes its allocation, if any, and c
   }
+}
+
+const char* Worker::overdue(const TcpConnection& c, Clock::TimePoint now) {
+  const auto idle_limit = config_.server.tcp_idle_timeout;
+  const auto older = [&](const std::optional<Clock::TimePoint>& since, Clock::Duration limit) {
+    return since && now - *since >= limit;
+  };
+  // A connection carrying an allocation lives as long as the allocation.
+  // So does an RFC 6062 data connection, until either end closes it.
+  if (now - c.lastActivity() >= idle_limit && !server_.hasAllocation(c.fiveTuple()) &&
+      c.pipeId() == 0) {
+    return "idle";
+  }
+  if (!c.established() && now - c.openedAt() >= config_.tls.handshake_timeout) {
+    return "tls handshake not done";
+  }
+  if (older(c.stalledSince(), idle_limit)) {
+    return "its output stayed unread";
+  }
+  if (older(c.partialFrameSince(), idle_limit)) {
+    return "a frame stayed incomplete";
+  }
+  if (older(c.closingSince(), config_.server.shutdown_grace)) {
+    return "closed, its output never flushed";
+  }
+  return nullptr;
 }
 
 }  // namespace turnpike::net

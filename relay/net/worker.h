@@ -78,6 +78,9 @@ class Worker final : public ConnectionOwner {
  private:
   void beginStop();
   void finishStopIfIdle();
+  /// Why `c` must be closed now (idle, stalled, half a frame, a close that
+  /// never flushed); nullptr when it may stay.
+  [[nodiscard]] const char* overdue(const TcpConnection& c, Clock::TimePoint now);
   void sweep();
   void publish();
   void accept(int fd, const stun::TransportAddress& peer, const stun::TransportAddress& local,

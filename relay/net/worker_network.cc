@@ -20,11 +20,16 @@ namespace turnpike::net {
 WorkerNetwork::WorkerNetwork(EventLoop& loop, const conf::SocketBuffers& relay_buffers)
     : loop_(loop), buffers_(relay_buffers), to_clients_(loop) {}
 
+WorkerNetwork::TcpRelay::~TcpRelay() {
+  backoff.reset();
+  if (listener != nullptr) {
+    evconnlistener_free(listener);
+  }
+}
+
 WorkerNetwork::~WorkerNetwork() {
   to_clients_.flush();
-  for (auto& [id, r] : tcp_relays_) {
-    evconnlistener_free(r->listener);
-  }
+  tcp_relays_.clear();
   for (auto& [id, c] : connects_) {
     event_free(c->ready);
     ::close(c->fd);
@@ -77,8 +82,7 @@ std::optional<turn::RelaySocketId> WorkerNetwork::openRelaySocket(
 
 void WorkerNetwork::closeRelaySocket(turn::RelaySocketId socket) {
   if (const auto tcp = tcp_relays_.find(socket); tcp != tcp_relays_.end()) {
-    evconnlistener_free(tcp->second->listener);
-    tcp_relays_.erase(tcp);
+    tcp_relays_.erase(tcp);  // frees the listener
     return;
   }
   const auto it = sockets_.find(socket);
@@ -128,10 +132,12 @@ void WorkerNetwork::onPeerReadable(int fd, short /*what*/, void* arg) {
     const int received = q.receive(fd);
     for (int k = 0; k < received; ++k) {
       const auto i = static_cast<std::size_t>(k);
-      if (!q.truncated(i)) {
-        // May close this very socket (never today, but keep `s` untouched after).
-        self->server_->handlePeerDatagram(id, q.source(i), q.frame(i));
+      if (q.truncated(i)) {
+        self->server_->countTooBig();  // over kMaxDatagram: counted, not relayed cut short
+        continue;
       }
+      // May close this very socket (never today, but keep `s` untouched after).
+      self->server_->handlePeerDatagram(id, q.source(i), q.frame(i));
     }
     if (received < static_cast<int>(ClientSendQueue::kReceiveBatch) ||
         self->sockets_.count(id) == 0) {
@@ -183,6 +189,8 @@ std::optional<turn::RelaySocketId> WorkerNetwork::openTcpRelay(
     ::close(fd);
     return std::nullopt;
   }
+  evconnlistener_set_error_cb(r->listener, &WorkerNetwork::onPeerAcceptError);
+  r->backoff.emplace(loop_, r->listener, "tcp relay");
   const auto id = r->id;
   tcp_relays_.emplace(id, std::move(r));
   return id;
@@ -191,12 +199,17 @@ std::optional<turn::RelaySocketId> WorkerNetwork::openTcpRelay(
 void WorkerNetwork::onPeerAccepted(evconnlistener* /*listener*/, int fd, sockaddr* address,
                                    int length, void* arg) {
   auto* r = static_cast<TcpRelay*>(arg);
+  r->backoff->succeeded();
   sockaddr_storage ss{};
   std::memcpy(&ss, address, std::min(static_cast<std::size_t>(length), sizeof ss));
   evutil_make_socket_nonblocking(fd);
   if (!r->owner->server_->onPeerConnectionAccepted(r->id, fromSockaddr(ss), fd)) {
     ::close(fd);  // §5.3: no permission for this peer
   }
+}
+
+void WorkerNetwork::onPeerAcceptError(evconnlistener* /*listener*/, void* arg) {
+  static_cast<TcpRelay*>(arg)->backoff->failed();
 }
 
 void WorkerNetwork::connectPeer(const stun::TransportAddress& local,
@@ -268,7 +281,7 @@ void WorkerNetwork::bindDataConnection(const turn::FiveTuple& data_connection, s
     ::close(handle);
     return;
   }
-  c->becomePipe(id, handle);
+  c->becomePipe(id, handle, peer_connections_->traffic(id));
   pipes_[id] = c;
   const auto close_here = [this, id] {
     loop_.post([this, id] {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "conf/config.h"
+#include "relay/net/accept_backoff.h"
 #include "relay/net/client_send_queue.h"
 #include "relay/net/event_loop.h"
 #include "relay/net/udp_listener.h"
@@ -69,6 +70,8 @@ class WorkerNetwork final : public turn::RelayNetwork {
     WorkerNetwork* owner = nullptr;
     turn::RelaySocketId id = 0;
     evconnlistener* listener = nullptr;
+    std::optional<AcceptBackoff> backoff;
+    ~TcpRelay();
   };
   struct PendingConnect {
     WorkerNetwork* owner = nullptr;
@@ -78,6 +81,7 @@ class WorkerNetwork final : public turn::RelayNetwork {
   };
   static void onPeerAccepted(evconnlistener* listener, int fd, sockaddr* address, int length,
                              void* arg);
+  static void onPeerAcceptError(evconnlistener* listener, void* arg);
   static void onPeerConnectDone(int fd, short what, void* arg);
 
   EventLoop& loop_;

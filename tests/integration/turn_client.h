@@ -19,13 +19,14 @@
 
 namespace turnpike::testing {
 
-/// A minimal TURN client over UDP with long-term credentials (a static user
-/// or a TURN REST username and password), for tests of the real binary.
+/// A minimal TURN client over UDP (or, with SOCK_STREAM, TCP: one small
+/// message per read) with long-term credentials (a static user or a TURN
+/// REST username and password), for tests of the real binary.
 class TurnClient {
  public:
   TurnClient(std::uint16_t port, std::string username, std::string password,
-             std::string realm = "example.org")
-      : socket_(SOCK_DGRAM, port),
+             std::string realm = "example.org", int type = SOCK_DGRAM)
+      : socket_(type, port),
         username_(std::move(username)),
         password_(std::move(password)),
         realm_(std::move(realm)) {}
@@ -92,6 +93,9 @@ class TurnClient {
           {reinterpret_cast<const std::uint8_t*>(data.data()), data.size()});
     socket_.send(b.bytes());
   }
+
+  /// The socket, for what comes after a ConnectionBind (raw bytes).
+  LoopbackSocket& socket() { return socket_; }
 
   static int errorOf(const std::vector<std::uint8_t>& bytes) {
     const auto view = stun::MessageView::parse(bytes);

@@ -10,6 +10,7 @@
 #include <memory>
 #include <regex>
 #include <string>
+#include <vector>
 
 #include "tests/support/subprocess.h"
 
@@ -25,16 +26,19 @@ class TurnpikeServer {
 
   /// `extra_yaml` follows the server: section (indent to add server keys, or
   /// start a new top-level key); `relay_yaml` goes inside relay:; `listen_yaml`
-  /// replaces the listen: section (one loopback port 0 per transport).
+  /// replaces the listen: section (one loopback port 0 per transport);
+  /// `launcher` is a command that execs the server (prlimit, say).
   explicit TurnpikeServer(const std::string& extra_yaml = "", const std::string& relay_yaml = "",
                           const std::string& listen_yaml = kLoopbackListen,
                           const std::string& control_yaml = kLoopbackControl,
-                          const std::string& metrics_yaml = kLoopbackMetrics) {
+                          const std::string& metrics_yaml = kLoopbackMetrics,
+                          std::vector<std::string> launcher = {}) {
     config_path_ = ::testing::TempDir() + "turnpike-" + std::to_string(::getpid()) + "-" +
                    std::to_string(counter_++) + ".yaml";
     rewrite(extra_yaml, relay_yaml, listen_yaml, control_yaml, metrics_yaml);
-    process_ = std::make_unique<Subprocess>(
-        std::vector<std::string>{TURNPIKE_BINARY, "--config", config_path_});
+    // `launcher` runs first (prlimit, say) and execs the server.
+    launcher.insert(launcher.end(), {TURNPIKE_BINARY, "--config", config_path_});
+    process_ = std::make_unique<Subprocess>(std::move(launcher));
     ready_ = process_->waitForOutput("running with", std::chrono::seconds{10});
     const std::string out = process_->output();
     std::smatch m;
