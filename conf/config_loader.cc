@@ -440,6 +440,24 @@ void readRoot(YamlReader& r, const YAML::Node& root, Config& config) {
   if (config.listen.udp.empty() && config.listen.tcp.empty()) {
     r.error(root["listen"], "listen", "no udp or tcp listen address: the server would do nothing");
   }
+  // A listen port inside the relay range would be handed out as a relayed
+  // address (or fail to bind as one at random).
+  const auto& ports = config.relay.ports;
+  for (const auto& [name, list] :
+       {std::pair{"udp", &config.listen.udp}, std::pair{"tcp", &config.listen.tcp},
+        std::pair{"tls", &config.listen.tls}}) {
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const auto port = (*list)[i].port;
+      if (port != 0 && port >= ports.min && port <= ports.max) {
+        const YAML::Node listen = root["listen"];
+        const YAML::Node entries = listen ? listen[name] : YAML::Node();
+        r.error(entries && entries.IsSequence() && i < entries.size() ? entries[i] : root,
+                "listen." + std::string(name) + "[" + std::to_string(i) + "]",
+                "port " + std::to_string(port) + " lies inside relay.ports (" +
+                    std::to_string(ports.min) + "-" + std::to_string(ports.max) + ")");
+      }
+    }
+  }
 }
 
 }  // namespace

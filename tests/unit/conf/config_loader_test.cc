@@ -127,6 +127,31 @@ TEST(ConfigLoader, PortOutOfRangeNamesPathAndLine) {
   EXPECT_EQ(onlyError(r), "listen.udp[1]: line 4: port 70000 is out of range");
 }
 
+TEST(ConfigLoader, ListenPortInsideRelayPortsIsAnError) {
+  const auto r = loadConfig(R"(listen:
+  udp: ["0.0.0.0:3478"]
+  tls:
+    - "0.0.0.0:5349"
+    - "0.0.0.0:50010"
+relay:
+  ports: {min: 50000, max: 50100}
+)");
+  EXPECT_EQ(onlyError(r),
+            "listen.tls[1]: line 5: port 50010 lies inside relay.ports (50000-50100)");
+}
+
+TEST(ConfigLoader, LimitsForPermissionsAndTcpPeers) {
+  const auto r = loadConfig(
+      "limits:\n  permissions_per_allocation: 20\n  tcp_peers_per_allocation: 4\n"
+      "  tcp_peers_per_user: 9\n");
+  ASSERT_TRUE(r.config.has_value()) << r.errors.front().toString();
+  EXPECT_EQ(r.config->limits.permissions_per_allocation, 20U);
+  EXPECT_EQ(r.config->limits.tcp_peers_per_allocation, 4U);
+  EXPECT_EQ(r.config->limits.tcp_peers_per_user, 9U);
+  EXPECT_EQ(onlyError(loadConfig("limits:\n  permissions_per_allocation: 0\n")),
+            "limits.permissions_per_allocation: line 2: 0 is out of range (1..10000)");
+}
+
 TEST(ConfigLoader, TypoKeySuggestsTheRightOne) {
   const auto r = loadConfig("listen:\n  udpp: []\n");
   EXPECT_EQ(onlyError(r), "listen.udpp: line 2: unknown key (did you mean \"listen.udp\"?)");
