@@ -49,8 +49,24 @@ std::optional<LookupFailure> StaticUsers::lookup(std::string_view username, std:
   return std::nullopt;
 }
 
+StaticUsers::StaticUsers(std::map<std::string, std::string> passwords, std::string realm)
+    : passwords_(passwords.begin(), passwords.end()), realm_(std::move(realm)) {
+  if (realm_.empty()) {
+    return;
+  }
+  for (const auto& [name, password] : passwords_) {
+    if (const auto hash = stun::userHash(name, realm_)) {
+      by_hash_.emplace(std::vector<std::uint8_t>(hash->begin(), hash->end()), name);
+    }
+  }
+}
+
 std::optional<std::string> StaticUsers::usernameForHash(std::span<const std::uint8_t> userhash,
                                                         std::string_view realm) const {
+  if (!realm_.empty() && realm == realm_) {
+    const auto it = by_hash_.find(std::vector<std::uint8_t>(userhash.begin(), userhash.end()));
+    return it == by_hash_.end() ? std::nullopt : std::optional<std::string>(it->second);
+  }
   for (const auto& [name, password] : passwords_) {
     const auto hash = stun::userHash(name, realm);
     if (hash && stun::crypto::constantTimeEqual(*hash, userhash)) {

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "auth/credential_provider.h"
 
@@ -10,10 +11,12 @@ namespace turnpike::auth {
 /// Long-term users from the config file: name -> password, or name -> "0x"
 /// followed by the hex MD5 key (coturn's turnadmin -k format). Keys are
 /// derived per request (they depend on the realm and the algorithm chosen).
+/// USERHASH values for the server's realm are computed once, here, so a
+/// request naming a user by hash costs one lookup, not one SASLprep and
+/// SHA-256 per user.
 class StaticUsers final : public CredentialProvider {
  public:
-  explicit StaticUsers(std::map<std::string, std::string> passwords)
-      : passwords_(passwords.begin(), passwords.end()) {}
+  explicit StaticUsers(std::map<std::string, std::string> passwords, std::string realm = "");
 
   std::optional<LookupFailure> lookup(std::string_view username, std::string_view realm,
                                       stun::PasswordAlgorithmId algorithm,
@@ -27,6 +30,8 @@ class StaticUsers final : public CredentialProvider {
 
  private:
   std::map<std::string, std::string, std::less<>> passwords_;
+  std::string realm_;
+  std::map<std::vector<std::uint8_t>, std::string> by_hash_;  ///< USERHASH in realm_ -> name
 };
 
 }  // namespace turnpike::auth

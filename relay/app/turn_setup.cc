@@ -61,7 +61,8 @@ std::shared_ptr<const net::ReloadedPolicy> buildPolicy(
 
   std::vector<std::shared_ptr<const auth::CredentialProvider>> providers;
   if (!config.auth.static_users.empty()) {
-    providers.push_back(std::make_shared<auth::StaticUsers>(config.auth.static_users));
+    providers.push_back(
+        std::make_shared<auth::StaticUsers>(config.auth.static_users, config.realm));
   }
   if (!config.auth.rest_secrets.empty()) {
     providers.push_back(std::make_shared<auth::RestCredentials>(

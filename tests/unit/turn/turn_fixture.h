@@ -56,7 +56,7 @@ class TurnFixture : public ::testing::Test {
                std::uint16_t max_port = 50099) {
     std::vector<std::shared_ptr<const auth::CredentialProvider>> providers;
     providers.push_back(std::make_shared<auth::StaticUsers>(
-        std::map<std::string, std::string>{{"alice", "alice-pw"}, {"bob", "bob-pw"}}));
+        std::map<std::string, std::string>{{"alice", "alice-pw"}, {"bob", "bob-pw"}}, kRealm));
     providers.push_back(std::make_shared<auth::RestCredentials>(
         std::vector<std::string>{"old-secret", kSecret}, std::chrono::hours{24}));
     std::array<std::uint8_t, 32> key{};
