@@ -14,6 +14,9 @@ step "clang-format"
 git ls-files '*.cc' '*.h' | xargs clang-format --dry-run --Werror
 echo "formatting ok"
 
+step "layering"
+tests/check_layers.sh
+
 # The release build is what a packager runs: Release, warnings not errors
 # (a compiler's false positive at -O3 must not stop a package). The
 # sanitizer and fuzz builds below keep -Werror for the project's own CI.
