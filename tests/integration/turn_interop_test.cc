@@ -19,8 +19,10 @@
 namespace turnpike::testing {
 namespace {
 
-CommandResult uclient(const TurnpikeServer& server, std::uint16_t peer_port,
-                      bool send_indications) {
+// uclient pairs each RTP-like stream with an RTCP one unless given -c, so
+// without -c it binds twice as many channels (numbers up to 0x7FFF).
+CommandResult uclient(const TurnpikeServer& server, std::uint16_t peer_port, bool send_indications,
+                      bool rtcp = false) {
   std::vector<std::string> args = {"turnutils_uclient",
                                    "-W",
                                    "s3cret",
@@ -34,9 +36,9 @@ CommandResult uclient(const TurnpikeServer& server, std::uint16_t peer_port,
                                    "100",
                                    "-l",
                                    "172",
-                                   "-c",
                                    "-p",
                                    std::to_string(server.udpPort())};
+  if (!rtcp) args.push_back("-c");
   if (send_indications) args.push_back("-s");
   args.push_back("127.0.0.1");
   return runCommand(args, std::chrono::seconds{90});
@@ -51,12 +53,15 @@ TEST_F(TurnInterop, TurnutilsUclientThroughChannelsAndSendIndications) {
   ASSERT_TRUE(server.ready()) << server.process().output();
   const std::uint16_t peer_port = freeLoopbackPort();
   Subprocess peer({"turnutils_peer", "-L", "127.0.0.1", "-p", std::to_string(peer_port)});
-  for (const bool send_indications : {false, true}) {
-    const auto r = uclient(server, peer_port, send_indications);
+  // Default server settings: with and without -c, channels and Send indications.
+  for (const auto& [send_indications, rtcp] :
+       {std::pair{false, false}, std::pair{true, false}, std::pair{false, true}}) {
+    const auto r = uclient(server, peer_port, send_indications, rtcp);
     EXPECT_EQ(r.exit_code, 0) << r.output;
     EXPECT_NE(r.output.find("tot_send_msgs=2000, tot_recv_msgs=2000"), std::string::npos)
         << r.output;
     EXPECT_NE(r.output.find("Total lost packets 0 (0.000000%)"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("error 400"), std::string::npos) << r.output;
   }
   EXPECT_EQ(server.stop(), 0);
   const std::string log = server.process().output();
