@@ -4,12 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -192,16 +195,10 @@ std::array<std::uint8_t, 20> bindingRequest(std::uint32_t n) {
   return b;
 }
 
-// Sends Binding requests and never reads: the server must stop reading once
-// its answers pass 1 MiB (the client's sends then block), keep its memory
-// bounded, and close the connection once it stays stalled.
-TEST(Hardening, AClientThatNeverReadsCannotGrowMemory) {
-  TurnpikeServer server("  tcp_idle_timeout: 2s\n" + kTurnTop, kTurnRelay,
-                        TurnpikeServer::kLoopbackListen, kControl);
-  ASSERT_TRUE(server.ready()) << server.process().output();
-  const long rss_before = server.rssKb();
-  LoopbackSocket tcp(SOCK_STREAM, server.tcpPort());
-  ASSERT_TRUE(tcp.connected());
+// Binding requests written as fast as the server takes them, never reading
+// an answer: `write` returns bytes taken (0: would block, -1: closed).
+template <typename Write>
+std::size_t floodWithoutReading(int fd, Write write) {
   std::vector<std::uint8_t> batch;
   for (std::uint32_t i = 0; i < 500; ++i) {
     const auto r = bindingRequest(i);
@@ -212,26 +209,72 @@ TEST(Hardening, AClientThatNeverReadsCannotGrowMemory) {
   constexpr std::size_t kAtMost = std::size_t{3'000'000} * 20;
   std::size_t sent = 0;
   while (sent < kAtMost) {
-    const ssize_t n = ::send(tcp.fd(), batch.data(), batch.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    const long n = write(batch);
     if (n > 0) {
       sent += static_cast<std::size_t>(n);
       continue;
     }
-    pollfd p{tcp.fd(), POLLOUT, 0};
-    if ((n < 0 && errno != EAGAIN) || ::poll(&p, 1, 3000) == 0) {
-      break;  // nothing accepted for 3 s, or closed: the server stopped reading
+    pollfd p{fd, POLLOUT, 0};
+    if (n < 0 || ::poll(&p, 1, 3000) == 0) {
+      break;  // closed, or nothing accepted for 3 s: the server stopped reading
     }
   }
-  EXPECT_LT(sent, kAtMost) << "the server read all " << sent / 20 << " requests";
+  return sent;
+}
+
+// The server must stop reading once its answers pass 1 MiB (the client's
+// writes then block), keep its memory bounded, and close the connection
+// once it stays stalled; over TCP and over TLS.
+void expectPushBack(TurnpikeServer& server, long rss_before, std::size_t sent) {
+  EXPECT_LT(sent, std::size_t{3'000'000} * 20) << "the server read all " << sent / 20;
   const long grown_kb = server.rssKb() - rss_before;
-  EXPECT_LT(grown_kb, 24 * 1024) << "sent " << sent / 20 << " requests";
-  // Stalled past tcp_idle_timeout: closed and counted.
+  EXPECT_LT(grown_kb, 24 * 1024) << "after " << sent / 20 << " requests";
+  std::printf("pushed back after %zu requests; RSS grew %ld kB\n", sent / 20, grown_kb);
   EXPECT_TRUE(eventually(
       [&] {
         return metricValue(server.metricsPort(), "turnpike_connections_timed_out_total") >= 1;
       },
       std::chrono::seconds{10}));
-  ASSERT_TRUE(alive(server));
+  EXPECT_TRUE(alive(server));
+}
+
+TEST(Hardening, AClientThatNeverReadsCannotGrowMemory) {
+  TurnpikeServer server("  tcp_idle_timeout: 2s\n" + kTurnTop, kTurnRelay,
+                        TurnpikeServer::kLoopbackListen, kControl);
+  ASSERT_TRUE(server.ready()) << server.process().output();
+  const long rss_before = server.rssKb();
+  LoopbackSocket tcp(SOCK_STREAM, server.tcpPort());
+  ASSERT_TRUE(tcp.connected());
+  const std::size_t sent = floodWithoutReading(tcp.fd(), [&](const std::vector<std::uint8_t>& b) {
+    const ssize_t n = ::send(tcp.fd(), b.data(), b.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    return n >= 0 ? static_cast<long>(n) : (errno == EAGAIN ? 0L : -1L);
+  });
+  expectPushBack(server, rss_before, sent);
+  EXPECT_EQ(server.stop(), 0) << server.process().output();
+}
+
+TEST(Hardening, ATlsClientThatNeverReadsCannotGrowMemory) {
+  TurnpikeServer server("  tcp_idle_timeout: 2s\n" + kTurnTop, kTurnRelay,
+                        TurnpikeServer::kLoopbackListen, kControl);
+  ASSERT_TRUE(server.ready()) << server.process().output();
+  const long rss_before = server.rssKb();
+  LoopbackSocket tcp(SOCK_STREAM, server.tlsPort());
+  ASSERT_TRUE(tcp.connected());
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL* ssl = SSL_new(ctx);  // the self-signed certificate is not checked: not the point here
+  SSL_set_fd(ssl, tcp.fd());
+  ASSERT_EQ(SSL_connect(ssl), 1);
+  SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  const int flags = ::fcntl(tcp.fd(), F_GETFL);
+  ::fcntl(tcp.fd(), F_SETFL, flags | O_NONBLOCK);
+  const std::size_t sent = floodWithoutReading(tcp.fd(), [&](const std::vector<std::uint8_t>& b) {
+    const int n = SSL_write(ssl, b.data(), static_cast<int>(b.size()));
+    if (n > 0) return static_cast<long>(n);
+    return SSL_get_error(ssl, n) == SSL_ERROR_WANT_WRITE ? 0L : -1L;
+  });
+  expectPushBack(server, rss_before, sent);
+  SSL_free(ssl);
+  SSL_CTX_free(ctx);
   EXPECT_EQ(server.stop(), 0) << server.process().output();
 }
 
