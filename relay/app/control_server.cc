@@ -23,7 +23,7 @@ namespace {
 
 // A request line and its headers together; more is answered 431/400 by
 // libevent before any handler runs. Header count is bounded by the size.
-constexpr ssize_t kMaxHeadersSize = 8 * 1024;
+constexpr ssize_t kMaxHeadersSize = ssize_t{8} * 1024;
 
 void send(evhttp_request* request, int status, const nlohmann::json& body) {
   evkeyvalq* headers = evhttp_request_get_output_headers(request);
