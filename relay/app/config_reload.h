@@ -7,19 +7,11 @@
 #include <vector>
 
 #include "conf/config.h"
+#include "relay/app/reload_outcome.h"
 #include "relay/net/shared_state.h"
 #include "relay/net/worker.h"
 
 namespace turnpike::app {
-
-/// What a reload did, for the log and POST /admin/reload.
-struct ReloadOutcome {
-  bool ok = false;
-  std::string message;
-  std::vector<std::string> changed;  ///< reloadable keys that changed (ok)
-  std::vector<std::string> errors;   ///< config errors or restart-only keys (not ok)
-  bool invalid_file = false;         ///< the file did not load or its certificate is bad
-};
 
 /// Re-reads the config file and applies what can change while running
 /// (conf/reload_rules.h): credentials, peer policy, limits, log level, TLS

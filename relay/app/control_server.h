@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "conf/config.h"
-#include "relay/app/config_reload.h"
 #include "relay/app/fault_tally.h"
+#include "relay/app/reload_outcome.h"
 
 struct event_base;
 struct evhttp;
