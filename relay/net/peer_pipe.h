@@ -1,5 +1,6 @@
 #pragma once
 
+#include <sys/time.h>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -7,6 +8,7 @@
 #include "relay/turn/turn_server.h"
 
 struct bufferevent;
+struct event;
 struct event_base;
 
 namespace turnpike::net {
@@ -14,7 +16,9 @@ namespace turnpike::net {
 /// RFC 6062 §5.4: once ConnectionBind succeeded, a client's data connection
 /// and the peer's TCP connection carry each other's bytes unchanged. Each
 /// side stops reading while the other side has more than kMaxPending bytes
-/// queued, and starts again when that drains.
+/// queued, and starts again when that drains. With a bandwidth budget (the
+/// allocation's limits.allocation_bytes_per_second, shared by its data
+/// connections) a side over budget stops reading and tries again shortly.
 class PeerPipe {
  public:
   static constexpr std::size_t kMaxPending = 1 << 20;
@@ -22,7 +26,7 @@ class PeerPipe {
   /// Takes `peer_fd`; `client` stays owned by the data connection. What it
   /// carries is counted in `traffic` too (the allocation's usage), if set.
   PeerPipe(event_base* base, int peer_fd, bufferevent* client, turn::Transport transport,
-           turn::TurnServer& server, std::shared_ptr<turn::PipeTraffic> traffic,
+           turn::TurnServer& server, const Clock& clock, std::shared_ptr<turn::PipeTraffic> traffic,
            std::function<void()> on_closed);
   ~PeerPipe();
   PeerPipe(const PeerPipe&) = delete;
@@ -34,6 +38,12 @@ class PeerPipe {
   void clientDrained();
 
  private:
+  /// How soon a side over budget reads again.
+  static constexpr timeval kBudgetRetry{0, 50'000};
+
+  /// Moves what one side sent to the other, as far as the budget allows.
+  void move(bool to_peer);
+  static void onBudgetRetry(int fd, short what, void* self);
   static void onPeerRead(bufferevent* bev, void* self);
   static void onPeerWrite(bufferevent* bev, void* self);
   static void onPeerEvent(bufferevent* bev, short what, void* self);
@@ -42,7 +52,10 @@ class PeerPipe {
   bufferevent* client_;
   turn::Transport transport_;  ///< of the client's data connection
   turn::TurnServer& server_;
+  const Clock& clock_;
   std::shared_ptr<turn::PipeTraffic> traffic_;
+  event* budget_retry_ = nullptr;
+  bool throttled_[2] = {false, false};  ///< [to_peer]: that side waits for budget
   std::function<void()> on_closed_;
 };
 

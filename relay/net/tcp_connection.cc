@@ -82,7 +82,7 @@ bool TcpConnection::handleFrame(const stun::Frame& frame) {
   // The ConnectionBind succeeded: from here on the stream is the peer's.
   // Bytes the client sent too early go to the peer as well.
   pipe_ = std::make_unique<PeerPipe>(base_, pending_peer_fd_, bev_, five_tuple_.transport, server_,
-                                     std::move(pending_traffic_),
+                                     clock_, std::move(pending_traffic_),
                                      [this] { owner_.onConnectionClosed(this); });
   pending_peer_fd_ = -1;
   const auto early = framer_.remaining();

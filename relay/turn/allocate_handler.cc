@@ -284,6 +284,10 @@ Outcome handleAllocate(const RequestContext& ctx, const auth::AuthResult& auth, 
   if (core.settings.allocation_bandwidth != 0) {
     a->bandwidth =
         TokenBucket(core.settings.allocation_bandwidth, core.settings.allocation_bandwidth, now);
+    if (a->tcp) {
+      a->pipe_bandwidth =
+          std::make_shared<SharedTokenBucket>(core.settings.allocation_bandwidth, now);
+    }
   }
   Allocation& inserted = core.allocations.insert(std::move(a));
   ++core.counters.allocations_created;

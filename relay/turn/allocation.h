@@ -116,6 +116,8 @@ struct Allocation {
   std::vector<ChannelBinding> channels;
   TrafficCounters traffic;
   TokenBucket bandwidth;
+  /// The same limit for RFC 6062 data connections (TCP allocations only).
+  std::shared_ptr<SharedTokenBucket> pipe_bandwidth;
 
   /// Whether a relayed address of this family exists (RFC 8656 §9.1: 443 otherwise).
   [[nodiscard]] bool servesFamily(stun::AddressFamily family) const {

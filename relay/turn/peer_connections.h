@@ -10,11 +10,28 @@
 #include <unordered_map>
 
 #include "relay/base/clock.h"
+#include "relay/turn/token_bucket.h"
 
 namespace turnpike::turn {
 
 /// RFC 6062 CONNECTION-ID.
 using ConnectionId = std::uint32_t;
+
+/// An allocation's bandwidth budget shared by its RFC 6062 data connections,
+/// which may run on several workers.
+class SharedTokenBucket {
+ public:
+  SharedTokenBucket(std::uint64_t rate_per_second, Clock::TimePoint now)
+      : bucket_(rate_per_second, rate_per_second, now) {}
+  std::uint64_t takeUpTo(std::uint64_t amount, Clock::TimePoint now) {
+    std::lock_guard lock(mutex_);
+    return bucket_.takeUpTo(amount, now);
+  }
+
+ private:
+  std::mutex mutex_;
+  TokenBucket bucket_;  // guarded by mutex_
+};
 
 /// Bytes a bound peer connection carried. Written by the worker that has
 /// the data connection, read by the worker that has the allocation (usage
@@ -24,6 +41,10 @@ struct PipeTraffic {
   std::atomic<std::uint64_t> reads_to_peer{0};
   std::atomic<std::uint64_t> bytes_from_peer{0};
   std::atomic<std::uint64_t> reads_from_peer{0};
+
+  /// The allocation's limits.allocation_bytes_per_second; null: none. Set
+  /// before the connection is claimed, read by the worker that pipes it.
+  std::shared_ptr<SharedTokenBucket> budget;
 
   void add(bool to_peer, std::size_t bytes) {
     (to_peer ? bytes_to_peer : bytes_from_peer).fetch_add(bytes, std::memory_order_relaxed);

@@ -110,6 +110,9 @@ Outcome handleConnect(const RequestContext& ctx, const auth::AuthResult& auth, T
   TcpPeer p;
   p.id = *id;
   p.traffic = core.peer_connections->traffic(*id);
+  if (p.traffic) {
+    p.traffic->budget = a->pipe_bandwidth;
+  }
   p.peer = *checked.peer;
   p.connecting = true;
   p.connect_transaction = ctx.request.transactionId();
@@ -167,6 +170,9 @@ bool onPeerConnectionAccepted(RelaySocketId socket, const stun::TransportAddress
   TcpPeer p;
   p.id = *id;
   p.traffic = core.peer_connections->traffic(*id);
+  if (p.traffic) {
+    p.traffic->budget = a->pipe_bandwidth;
+  }
   p.peer = peer;
   a->tcp_peers.push_back(p);
   awaitBind(*a, p.id, handle, core);

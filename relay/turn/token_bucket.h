@@ -19,12 +19,7 @@ class TokenBucket {
     if (rate_ == 0) {
       return true;
     }
-    const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(now - last_);
-    if (elapsed.count() > 0) {
-      tokens_ = std::min<std::uint64_t>(
-          burst_, tokens_ + rate_ * static_cast<std::uint64_t>(elapsed.count()) / 1'000'000);
-      last_ = now;
-    }
+    refill(now);
     if (tokens_ < amount) {
       return false;
     }
@@ -32,7 +27,28 @@ class TokenBucket {
     return true;
   }
 
+  /// As much of `amount` as the bucket holds now (all of it when unlimited):
+  /// for a byte stream, which can wait for the rest instead of dropping it.
+  std::uint64_t takeUpTo(std::uint64_t amount, Clock::TimePoint now) {
+    if (rate_ == 0) {
+      return amount;
+    }
+    refill(now);
+    const std::uint64_t granted = std::min(tokens_, amount);
+    tokens_ -= granted;
+    return granted;
+  }
+
  private:
+  void refill(Clock::TimePoint now) {
+    const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(now - last_);
+    if (elapsed.count() > 0) {
+      tokens_ = std::min<std::uint64_t>(
+          burst_, tokens_ + rate_ * static_cast<std::uint64_t>(elapsed.count()) / 1'000'000);
+      last_ = now;
+    }
+  }
+
   std::uint64_t rate_ = 0;
   std::uint64_t burst_ = 0;
   std::uint64_t tokens_ = 0;

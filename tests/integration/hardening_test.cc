@@ -365,30 +365,50 @@ class TcpPeerListener {
 // RFC 6062: a data connection whose client stops reading must still close
 // with its allocation (kicked here), and what it carried is in the
 // allocation's usage record.
+// An RFC 6062 TCP allocation of alice's with one peer connection, bound to a
+// data connection: what the tests below start from.
+struct DataConnection {
+  explicit DataConnection(const TurnpikeServer& server)
+      : control(server.tcpPort(), "alice", "alice-pw", "example.org", SOCK_STREAM),
+        data(server.tcpPort(), "alice", "alice-pw", "example.org", SOCK_STREAM) {
+    const auto allocated = control.request(stun::Method::Allocate, [](stun::MessageBuilder& b) {
+      b.add(stun::AttributeType::RequestedTransport,
+            stun::encodeRequestedTransport(stun::kProtocolTcp));
+    });
+    if (!allocated || TurnClient::errorOf(*allocated) != 0) return;
+    const auto connected = control.request(stun::Method::Connect, [&](stun::MessageBuilder& b) {
+      b.addXorAddress(stun::AttributeType::XorPeerAddress, peer.address());
+    });
+    if (!connected || TurnClient::errorOf(*connected) != 0) return;
+    peer_side = peer.accept();
+    const auto id_attr =
+        stun::MessageView::parse(*connected).value().find(stun::AttributeType::ConnectionId);
+    const std::uint32_t id = stun::decodeU32(id_attr->value).value();
+    const auto bound = data.request(stun::Method::ConnectionBind, [&](stun::MessageBuilder& b) {
+      b.addU32(stun::AttributeType::ConnectionId, id);
+    });
+    ready = peer_side >= 0 && bound && TurnClient::errorOf(*bound) == 0;
+  }
+  ~DataConnection() {
+    if (peer_side >= 0) ::close(peer_side);
+  }
+  DataConnection(const DataConnection&) = delete;
+  DataConnection& operator=(const DataConnection&) = delete;
+
+  TcpPeerListener peer;
+  TurnClient control;
+  TurnClient data;
+  int peer_side = -1;
+  bool ready = false;
+};
+
 TEST(Hardening, DataConnectionsCloseWithTheirAllocationAndCountInUsage) {
   TurnpikeServer server(kTurnTop, kTurnRelay, TurnpikeServer::kLoopbackListen, kControl);
   ASSERT_TRUE(server.ready()) << server.process().output();
-  TcpPeerListener peer;
-  TurnClient control(server.tcpPort(), "alice", "alice-pw", "example.org", SOCK_STREAM);
-  const auto allocated = control.request(stun::Method::Allocate, [](stun::MessageBuilder& b) {
-    b.add(stun::AttributeType::RequestedTransport,
-          stun::encodeRequestedTransport(stun::kProtocolTcp));
-  });
-  ASSERT_TRUE(allocated && TurnClient::errorOf(*allocated) == 0);
-  const auto connected = control.request(stun::Method::Connect, [&](stun::MessageBuilder& b) {
-    b.addXorAddress(stun::AttributeType::XorPeerAddress, peer.address());
-  });
-  ASSERT_TRUE(connected && TurnClient::errorOf(*connected) == 0);
-  const int peer_side = peer.accept();
-  ASSERT_GE(peer_side, 0);
-  const auto id_attr =
-      stun::MessageView::parse(*connected).value().find(stun::AttributeType::ConnectionId);
-  const std::uint32_t id = stun::decodeU32(id_attr->value).value();
-  TurnClient data(server.tcpPort(), "alice", "alice-pw", "example.org", SOCK_STREAM);
-  const auto bound = data.request(stun::Method::ConnectionBind, [&](stun::MessageBuilder& b) {
-    b.addU32(stun::AttributeType::ConnectionId, id);
-  });
-  ASSERT_TRUE(bound && TurnClient::errorOf(*bound) == 0);
+  DataConnection connection(server);
+  ASSERT_TRUE(connection.ready) << server.process().output();
+  TurnClient& data = connection.data;
+  int& peer_side = connection.peer_side;
 
   const std::string hello = "hello, peer";
   ASSERT_TRUE(
@@ -422,7 +442,6 @@ TEST(Hardening, DataConnectionsCloseWithTheirAllocationAndCountInUsage) {
     }
   }
   EXPECT_TRUE(peer_closed) << server.process().output();
-  ::close(peer_side);
   // The deletion record carries the data connection's bytes.
   ASSERT_TRUE(server.process().waitForOutput(R"("reason":"admin")", std::chrono::seconds{5}));
   const std::string log = server.process().output();
@@ -433,6 +452,44 @@ TEST(Hardening, DataConnectionsCloseWithTheirAllocationAndCountInUsage) {
   EXPECT_EQ(record["bytes_client_to_peer"], hello.size()) << record.dump();
   EXPECT_GT(record["bytes_peer_to_client"].get<std::uint64_t>(), 0U) << record.dump();
   EXPECT_TRUE(alive(server));
+  EXPECT_EQ(server.stop(), 0) << server.process().output();
+}
+
+// limits.allocation_bytes_per_second holds for data connections too: what
+// the client receives in a while is at most the burst plus the rate for
+// that while (measured by the test, so a slow machine only lowers it). The
+// budget is shared by the allocation's data connections, on any worker.
+TEST(Hardening, DataConnectionsKeepTheAllocationsBandwidthLimit) {
+  constexpr std::size_t kRate = 50'000;
+  std::string top = kTurnTop;
+  top.replace(top.find("limits:\n"), 8,
+              "limits:\n  allocation_bytes_per_second: " + std::to_string(kRate) + "\n");
+  TurnpikeServer server(top, kTurnRelay, TurnpikeServer::kLoopbackListen, kControl);
+  ASSERT_TRUE(server.ready()) << server.process().output();
+  DataConnection connection(server);
+  ASSERT_TRUE(connection.ready) << server.process().output();
+  const std::vector<char> block(64 * 1024, 'x');
+  for (int i = 0; i < 8; ++i) {  // 512 KiB, ten seconds' worth
+    if (::send(connection.peer_side, block.data(), block.size(), MSG_DONTWAIT | MSG_NOSIGNAL) <=
+        0) {
+      break;
+    }
+  }
+  const auto start = std::chrono::steady_clock::now();
+  std::size_t received = 0;
+  while (std::chrono::steady_clock::now() - start < std::chrono::seconds{2}) {
+    if (auto chunk = connection.data.socket().receive(200)) {
+      received += chunk->size();
+    }
+  }
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_GT(received, 0U);
+  // A second's burst, the rate while we read, a second of slack; unlimited,
+  // all 512 KiB would arrive at once.
+  EXPECT_LE(static_cast<double>(received), kRate * (elapsed + 2.0))
+      << received << " bytes in " << elapsed << " s";
+  std::printf("%zu bytes in %.2f s through a %zu B/s allocation\n", received, elapsed, kRate);
   EXPECT_EQ(server.stop(), 0) << server.process().output();
 }
 
