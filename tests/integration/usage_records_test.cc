@@ -152,15 +152,21 @@ TEST(UsageRecords, ReachRedisAndSurviveARedisRestart) {
   std::filesystem::remove_all(dir);
 }
 
+// A usage stream's settings towards 127.0.0.1:`port`, with a short timeout.
+conf::RedisConfig loopbackRedis(std::uint16_t port, const std::string& stream) {
+  conf::RedisConfig config;
+  config.address = conf::Endpoint{"127.0.0.1", port, false};
+  config.stream = stream;
+  config.timeout = std::chrono::milliseconds{200};
+  return config;
+}
+
 TEST(UsageRecords, TheBufferIsBoundedAndDropsAreCounted) {
   const std::string dir = ::testing::TempDir() + "redis-bound-" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   const std::uint16_t port = freeLoopbackPort(SOCK_STREAM);
-  conf::RedisConfig config;
-  config.address = conf::Endpoint{"127.0.0.1", port, false};
-  config.stream = "bounded";
-  config.timeout = std::chrono::milliseconds{200};
+  const conf::RedisConfig config = loopbackRedis(port, "bounded");
   {
     app::ProcessTally tally;
     app::RedisUsageStream stream(config, 3, tally);
@@ -188,10 +194,7 @@ TEST(UsageRecords, StoppingDoesNotWaitForARedisThatNeverAnswers) {
   const int silent = ::socket(AF_INET, SOCK_STREAM, 0);
   const std::uint16_t port = bindLoopback(silent);
   ASSERT_EQ(::listen(silent, 16), 0);
-  conf::RedisConfig config;
-  config.address = conf::Endpoint{"127.0.0.1", port, false};
-  config.stream = "never";
-  config.timeout = std::chrono::milliseconds{200};
+  const conf::RedisConfig config = loopbackRedis(port, "never");
   app::ProcessTally tally;
   {
     app::RedisUsageStream stream(config, 10, tally);
