@@ -493,5 +493,56 @@ TEST(Hardening, DataConnectionsKeepTheAllocationsBandwidthLimit) {
   EXPECT_EQ(server.stop(), 0) << server.process().output();
 }
 
+// A peer datagram larger than the relay takes (4 KB) is dropped and counted,
+// not cut short; one that fits still goes through.
+TEST(Hardening, OversizedPeerDatagramsAreCounted) {
+  TurnpikeServer server(kTurnTop, kTurnRelay, TurnpikeServer::kLoopbackListen, kControl);
+  ASSERT_TRUE(server.ready()) << server.process().output();
+  TurnClient alice(server.udpPort(), "alice", "alice-pw");
+  ASSERT_EQ(alice.allocate(), 0);
+  const int peer = ::socket(AF_INET, SOCK_DGRAM, 0);
+  const auto peer_address =
+      *stun::TransportAddress::parse("127.0.0.1:" + std::to_string(bindLoopback(peer)));
+  ASSERT_EQ(alice.createPermission(peer_address), 0);
+  sockaddr_in relayed{};
+  relayed.sin_family = AF_INET;
+  relayed.sin_port = htons(alice.relayed().port);
+  relayed.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const std::vector<std::uint8_t> big(5000, 0x55);
+  const std::vector<std::uint8_t> small(1000, 0x66);
+  for (const auto* datagram : {&big, &small}) {
+    ::sendto(peer, datagram->data(), datagram->size(), 0, reinterpret_cast<sockaddr*>(&relayed),
+             sizeof relayed);
+  }
+  const auto data = alice.socket().receive(5000);  // the small one, as a Data indication
+  ASSERT_TRUE(data.has_value());
+  EXPECT_GT(data->size(), small.size());
+  EXPECT_LT(data->size(), big.size());
+  EXPECT_TRUE(eventually(
+      [&] {
+        return metricValue(server.metricsPort(),
+                           R"(turnpike_dropped_packets_total{reason="too_big"})") == 1;
+      },
+      std::chrono::seconds{5}));
+  ::close(peer);
+  EXPECT_EQ(server.stop(), 0) << server.process().output();
+}
+
+// /metrics has several threads and a request timeout: a connection that
+// says nothing does not block the next scrape.
+TEST(Hardening, ASilentMetricsConnectionDoesNotBlockScrapes) {
+  TurnpikeServer server(kTurnTop, kTurnRelay, TurnpikeServer::kLoopbackListen, kControl);
+  ASSERT_TRUE(server.ready()) << server.process().output();
+  std::vector<std::unique_ptr<LoopbackSocket>> silent;
+  for (int i = 0; i < 2; ++i) {
+    silent.push_back(std::make_unique<LoopbackSocket>(SOCK_STREAM, server.metricsPort()));
+    ASSERT_TRUE(silent.back()->connected());
+  }
+  const auto scrape = httpRequest(server.metricsPort(), "GET", "/metrics");
+  EXPECT_EQ(scrape.status, 200);
+  EXPECT_NE(scrape.body.find("turnpike_build_info"), std::string::npos);
+  EXPECT_EQ(server.stop(), 0) << server.process().output();
+}
+
 }  // namespace
 }  // namespace turnpike::testing

@@ -67,8 +67,16 @@ class TurnClient {
       b.add(stun::AttributeType::RequestedTransport,
             stun::encodeRequestedTransport(stun::kProtocolUdp));
     });
+    if (reply && errorOf(*reply) == 0) {
+      const auto view = stun::MessageView::parse(*reply).value();
+      if (const auto attr = view.find(stun::AttributeType::XorRelayedAddress)) {
+        relayed_ = stun::decodeXorAddress(attr->value, view.transactionId()).value();
+      }
+    }
     return reply ? errorOf(*reply) : -1;
   }
+  /// The relayed transport address of the last successful allocate().
+  [[nodiscard]] const stun::TransportAddress& relayed() const { return relayed_; }
   /// Refresh with LIFETIME `seconds`; the error code as for allocate().
   int refresh(std::uint32_t seconds) {
     const auto reply = request(stun::Method::Refresh, [seconds](stun::MessageBuilder& b) {
@@ -110,6 +118,7 @@ class TurnClient {
   std::string realm_;
   std::string nonce_;
   int counter_ = 0;
+  stun::TransportAddress relayed_;
 };
 
 /// A UDP peer on 127.0.0.1 that receives what a relay sends it.

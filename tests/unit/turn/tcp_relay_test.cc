@@ -2,6 +2,9 @@
 // Connect and its deferred answer (CONNECTION-ID, 446, 447), inbound peers and
 // ConnectionAttempt, ConnectionBind from another connection, the 30 s timers.
 
+#include "auth/rest_credentials.h"
+#include "relay/stun/integrity.h"
+#include "relay/stun/long_term_key.h"
 #include "relay/stun/turn_attributes.h"
 #include "tests/unit/turn/turn_fixture.h"
 
@@ -170,6 +173,7 @@ TEST_F(TcpRelay, DeletingTheAllocationClosesItsPeerConnections) {
       0);
   EXPECT_EQ(network.closed_peers.size(), 2U);
   EXPECT_EQ(registry.size(), 0U);
+  EXPECT_TRUE(core->connecting.empty());  // the Connect in flight is not kept
   // The connect still in flight finds nobody waiting: its socket is closed.
   EXPECT_FALSE(server->onPeerConnected(pending, 79));
   EXPECT_TRUE(network.open.empty());
@@ -200,6 +204,24 @@ TEST_F(TcpRelay, PeerConnectionsAreCappedPerUser) {
   EXPECT_FALSE(server->onPeerConnected(first, -1));  // failed: its slot comes back
   EXPECT_NE(connect("8.8.8.10:80"), 0U);
   EXPECT_EQ(registry.size(), 2U);
+}
+
+// The deferred Connect answer is signed with the key the Connect request
+// was checked with: after a REST secret rotation that is not the key the
+// allocation was made with.
+TEST_F(TcpRelay, ConnectAnswerIsSignedWithTheRequestsKey) {
+  const std::string user = restUsername(std::chrono::hours{1});
+  const std::string old_password = auth::RestCredentials::passwordFor("old-secret", user);
+  const std::string new_password = auth::RestCredentials::passwordFor(kSecret, user);
+  const auto allocated =
+      send(request(Method::Allocate, tcpAllocate(), user, old_password, nonceFor()));
+  ASSERT_EQ(allocated->messageClass(), stun::MessageClass::SuccessResponse) << errorCode(allocated);
+  EXPECT_FALSE(send(request(Method::Connect, peer(kPeer), user, new_password, nonceFor()))
+                   .has_value());  // answered once the peer is reached
+  ASSERT_TRUE(server->onPeerConnected(network.connects.back().id, 77));
+  const auto answer = lastToClient();
+  const auto key = stun::longTermKey(stun::PasswordAlgorithmId::Md5, user, kRealm, new_password);
+  EXPECT_EQ(stun::verifyMessageIntegrity(answer, *key), stun::IntegrityCheck::Ok);
 }
 
 }  // namespace
