@@ -56,7 +56,7 @@ StaticUsers::StaticUsers(std::map<std::string, std::string> passwords, std::stri
   }
   for (const auto& [name, password] : passwords_) {
     if (const auto hash = stun::userHash(name, realm_)) {
-      by_hash_.emplace(std::vector<std::uint8_t>(hash->begin(), hash->end()), name);
+      by_hash_.emplace(*hash, name);
     }
   }
 }
@@ -64,7 +64,12 @@ StaticUsers::StaticUsers(std::map<std::string, std::string> passwords, std::stri
 std::optional<std::string> StaticUsers::usernameForHash(std::span<const std::uint8_t> userhash,
                                                         std::string_view realm) const {
   if (!realm_.empty() && realm == realm_) {
-    const auto it = by_hash_.find(std::vector<std::uint8_t>(userhash.begin(), userhash.end()));
+    stun::crypto::Sha256Digest key{};
+    if (userhash.size() != key.size()) {
+      return std::nullopt;
+    }
+    std::copy(userhash.begin(), userhash.end(), key.begin());
+    const auto it = by_hash_.find(key);
     return it == by_hash_.end() ? std::nullopt : std::optional<std::string>(it->second);
   }
   for (const auto& [name, password] : passwords_) {

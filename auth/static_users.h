@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "auth/credential_provider.h"
+#include "relay/stun/crypto.h"
 
 namespace turnpike::auth {
 
@@ -31,7 +32,7 @@ class StaticUsers final : public CredentialProvider {
  private:
   std::map<std::string, std::string, std::less<>> passwords_;
   std::string realm_;
-  std::map<std::vector<std::uint8_t>, std::string> by_hash_;  ///< USERHASH in realm_ -> name
+  std::map<stun::crypto::Sha256Digest, std::string> by_hash_;  ///< USERHASH in realm_ -> name
 };
 
 }  // namespace turnpike::auth

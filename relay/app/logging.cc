@@ -1,5 +1,6 @@
 #include "relay/app/logging.h"
 
+#include "relay/app/json_text.h"
 #include "relay/app/wall_time.h"
 
 #include <spdlog/pattern_formatter.h>
@@ -24,7 +25,7 @@ class JsonFormatter final : public spdlog::formatter {
                               spdlog::level::to_string_view(msg.level).size())},
         {"msg", std::string(msg.payload.data(), msg.payload.size())},
     };
-    const std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    const std::string text = jsonText(line);
     dest.append(text.data(), text.data() + text.size());
     dest.push_back('\n');
   }

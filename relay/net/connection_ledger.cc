@@ -8,9 +8,8 @@ namespace {
 
 // IPv6 sources count per /64: one host usually holds a whole /64, so exact
 // addresses would leave it unlimited.
-stun::TransportAddress sourceKey(const stun::TransportAddress& source) {
-  stun::TransportAddress key = source;
-  key.port = 0;
+turn::PeerIp sourceKey(const stun::TransportAddress& source) {
+  turn::PeerIp key = turn::PeerIp::of(source);
   if (key.family == stun::AddressFamily::IPv6) {
     std::fill(key.ip.begin() + 8, key.ip.end(), std::uint8_t{0});
   }
@@ -19,27 +18,14 @@ stun::TransportAddress sourceKey(const stun::TransportAddress& source) {
 
 }  // namespace
 
-ConnectionLedger::Ticket::Ticket(ConnectionLedger& ledger, const stun::TransportAddress& source)
+ConnectionLedger::Ticket::Ticket(ConnectionLedger& ledger, const turn::PeerIp& source)
     : ledger_(ledger), source_(source) {}
 
 ConnectionLedger::Ticket::~Ticket() { ledger_.release(source_); }
 
-std::size_t ConnectionLedger::IpHash::operator()(const stun::TransportAddress& a) const {
-  std::size_t h = 0xCBF29CE484222325ULL;
-  for (std::size_t i = 0; i < a.ipSize(); ++i) {
-    h = (h ^ a.ip[i]) * 0x100000001B3ULL;
-  }
-  return h;
-}
-
-bool ConnectionLedger::IpEqual::operator()(const stun::TransportAddress& a,
-                                           const stun::TransportAddress& b) const {
-  return a.family == b.family && std::equal(a.ip.begin(), a.ip.begin() + a.ipSize(), b.ip.begin());
-}
-
 std::unique_ptr<ConnectionLedger::Ticket> ConnectionLedger::admit(
     const stun::TransportAddress& client) {
-  const stun::TransportAddress source = sourceKey(client);
+  const turn::PeerIp source = sourceKey(client);
   {
     std::lock_guard lock(mutex_);
     if (total_ >= total_limit_) {
@@ -58,7 +44,7 @@ std::unique_ptr<ConnectionLedger::Ticket> ConnectionLedger::admit(
   return std::make_unique<Ticket>(*this, source);
 }
 
-void ConnectionLedger::release(const stun::TransportAddress& source) {
+void ConnectionLedger::release(const turn::PeerIp& source) {
   std::lock_guard lock(mutex_);
   const auto it = by_ip_.find(source);
   if (it != by_ip_.end() && --it->second == 0) {

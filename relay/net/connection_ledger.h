@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "relay/stun/transport_address.h"
+#include "relay/turn/peer_ip.h"
 
 namespace turnpike::net {
 
@@ -17,14 +18,14 @@ class ConnectionLedger {
   /// Held by a connection for as long as it lives; gives the slot back.
   class Ticket {
    public:
-    Ticket(ConnectionLedger& ledger, const stun::TransportAddress& source);
+    Ticket(ConnectionLedger& ledger, const turn::PeerIp& source);
     ~Ticket();
     Ticket(const Ticket&) = delete;
     Ticket& operator=(const Ticket&) = delete;
 
    private:
     ConnectionLedger& ledger_;
-    stun::TransportAddress source_;
+    turn::PeerIp source_;
   };
 
   ConnectionLedger(std::uint32_t per_source, std::uint32_t total)
@@ -37,19 +38,13 @@ class ConnectionLedger {
   void setLimits(std::uint32_t per_source, std::uint32_t total);
 
  private:
-  struct IpHash {
-    std::size_t operator()(const stun::TransportAddress& a) const;
-  };
-  struct IpEqual {
-    bool operator()(const stun::TransportAddress& a, const stun::TransportAddress& b) const;
-  };
-  void release(const stun::TransportAddress& source);
+  void release(const turn::PeerIp& source);
 
   mutable std::mutex mutex_;
-  std::uint32_t per_source_;                                                          // guarded
-  std::uint32_t total_limit_;                                                         // guarded
-  std::uint32_t total_ = 0;                                                           // guarded
-  std::unordered_map<stun::TransportAddress, std::uint32_t, IpHash, IpEqual> by_ip_;  // guarded
+  std::uint32_t per_source_;                                                 // guarded
+  std::uint32_t total_limit_;                                                // guarded
+  std::uint32_t total_ = 0;                                                  // guarded
+  std::unordered_map<turn::PeerIp, std::uint32_t, turn::PeerIpHash> by_ip_;  // guarded
 };
 
 }  // namespace turnpike::net

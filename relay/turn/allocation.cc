@@ -3,23 +3,6 @@
 #include <algorithm>
 
 namespace turnpike::turn {
-PeerIp PeerIp::of(const stun::TransportAddress& address) {
-  PeerIp p;
-  p.family = address.family;
-  std::copy(address.ip.begin(), address.ip.begin() + address.ipSize(), p.ip.begin());
-  return p;
-}
-
-std::size_t PeerIpHash::operator()(const PeerIp& p) const noexcept {
-  // FNV-1a: the map holds at most permissions_per_allocation entries, so
-  // aimed collisions cost at most that many compares.
-  std::uint64_t h = 0xcbf29ce484222325ULL ^ static_cast<std::uint8_t>(p.family);
-  for (const std::uint8_t byte : p.ip) {
-    h = (h ^ byte) * 0x100000001b3ULL;
-  }
-  return static_cast<std::size_t>(h);
-}
-
 bool Allocation::hasPermission(const stun::TransportAddress& peer, Clock::TimePoint now) const {
   const auto it = permissions.find(PeerIp::of(peer));
   return it != permissions.end() && it->second > now;
@@ -93,15 +76,9 @@ void Allocation::foldPeerTraffic() {
     if (!p.traffic) {
       continue;
     }
-    TrafficCounters now;
-    now.bytes_to_peer = p.traffic->bytes_to_peer.load(std::memory_order_relaxed);
-    now.packets_to_peer = p.traffic->reads_to_peer.load(std::memory_order_relaxed);
-    now.bytes_from_peer = p.traffic->bytes_from_peer.load(std::memory_order_relaxed);
-    now.packets_from_peer = p.traffic->reads_from_peer.load(std::memory_order_relaxed);
-    traffic.bytes_to_peer += now.bytes_to_peer - p.counted.bytes_to_peer;
-    traffic.packets_to_peer += now.packets_to_peer - p.counted.packets_to_peer;
-    traffic.bytes_from_peer += now.bytes_from_peer - p.counted.bytes_from_peer;
-    traffic.packets_from_peer += now.packets_from_peer - p.counted.packets_from_peer;
+    const TrafficCounters now = p.traffic->totals();
+    traffic += now;
+    traffic -= p.counted;
     p.counted = now;
   }
 }

@@ -16,6 +16,7 @@
 #include "relay/stun/transport_address.h"
 #include "relay/turn/five_tuple.h"
 #include "relay/turn/peer_connections.h"
+#include "relay/turn/peer_ip.h"
 #include "relay/turn/relay_network.h"
 #include "relay/turn/server_counters.h"
 #include "relay/turn/token_bucket.h"
@@ -29,19 +30,6 @@ constexpr auto kChannelLifetime = std::chrono::seconds{600};
 /// RFC 8656 §12: after a binding expires, the channel and the peer stay
 /// unavailable for rebinding to anything else for 5 more minutes.
 constexpr auto kChannelQuarantine = std::chrono::seconds{300};
-
-/// What a permission is keyed by: the peer's IP, port ignored (RFC 8656 §9).
-struct PeerIp {
-  stun::AddressFamily family = stun::AddressFamily::IPv4;
-  std::array<std::uint8_t, 16> ip{};
-
-  static PeerIp of(const stun::TransportAddress& address);
-  bool operator==(const PeerIp&) const = default;
-};
-
-struct PeerIpHash {
-  std::size_t operator()(const PeerIp& p) const noexcept;
-};
 
 /// Permissions: peer IP -> expiry time, checked on use (no timer per
 /// permission). A hash map, so the per-packet check is O(1) whatever the

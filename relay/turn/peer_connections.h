@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "relay/base/clock.h"
+#include "relay/turn/server_counters.h"
 #include "relay/turn/token_bucket.h"
 
 namespace turnpike::turn {
@@ -45,6 +46,16 @@ struct PipeTraffic {
   /// The allocation's limits.allocation_bytes_per_second; null: none. Set
   /// before the connection is claimed, read by the worker that pipes it.
   std::shared_ptr<SharedTokenBucket> budget;
+
+  /// The counts so far, as an allocation's traffic counts them.
+  [[nodiscard]] TrafficCounters totals() const {
+    TrafficCounters t;
+    t.bytes_to_peer = bytes_to_peer.load(std::memory_order_relaxed);
+    t.packets_to_peer = reads_to_peer.load(std::memory_order_relaxed);
+    t.bytes_from_peer = bytes_from_peer.load(std::memory_order_relaxed);
+    t.packets_from_peer = reads_from_peer.load(std::memory_order_relaxed);
+    return t;
+  }
 
   void add(bool to_peer, std::size_t bytes) {
     (to_peer ? bytes_to_peer : bytes_from_peer).fetch_add(bytes, std::memory_order_relaxed);

@@ -14,6 +14,7 @@ struct TrafficCounters {
   std::uint64_t bytes_from_peer = 0;
   std::uint64_t packets_from_peer = 0;
   TrafficCounters& operator+=(const TrafficCounters& o);
+  TrafficCounters& operator-=(const TrafficCounters& o);
 };
 
 /// Allocation lifetimes, in fixed buckets (seconds; the last is +Inf).

@@ -56,6 +56,14 @@ TrafficCounters& TrafficCounters::operator+=(const TrafficCounters& o) {
   return *this;
 }
 
+TrafficCounters& TrafficCounters::operator-=(const TrafficCounters& o) {
+  bytes_to_peer -= o.bytes_to_peer;
+  packets_to_peer -= o.packets_to_peer;
+  bytes_from_peer -= o.bytes_from_peer;
+  packets_from_peer -= o.packets_from_peer;
+  return *this;
+}
+
 void DurationHistogram::observe(double seconds) {
   std::size_t i = 0;
   while (i < kBounds.size() && seconds > kBounds[i]) {
