@@ -16,6 +16,8 @@ class Clock {
   [[nodiscard]] virtual TimePoint now() const = 0;
   /// Wall-clock seconds since the Unix epoch, for credentials that carry one.
   [[nodiscard]] virtual std::chrono::seconds unixTime() const = 0;
+  /// Wall-clock milliseconds since the Unix epoch, for times people read.
+  [[nodiscard]] virtual std::chrono::milliseconds unixMillis() const { return unixTime(); }
 };
 
 /// The real clock: std::chrono::steady_clock and system_clock.
@@ -23,6 +25,7 @@ class SteadyClock final : public Clock {
  public:
   [[nodiscard]] TimePoint now() const override;
   [[nodiscard]] std::chrono::seconds unixTime() const override;
+  [[nodiscard]] std::chrono::milliseconds unixMillis() const override;
 };
 
 }  // namespace turnpike

@@ -11,4 +11,9 @@ std::chrono::seconds SteadyClock::unixTime() const {
       std::chrono::system_clock::now().time_since_epoch());
 }
 
+std::chrono::milliseconds SteadyClock::unixMillis() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+}
+
 }  // namespace turnpike

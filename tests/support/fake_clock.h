@@ -14,6 +14,9 @@ class FakeClock final : public Clock {
   [[nodiscard]] std::chrono::seconds unixTime() const override {
     return unix_start_ + std::chrono::duration_cast<std::chrono::seconds>(elapsed_);
   }
+  [[nodiscard]] std::chrono::milliseconds unixMillis() const override {
+    return unix_start_ + std::chrono::duration_cast<std::chrono::milliseconds>(elapsed_);
+  }
   void advance(Duration by) { elapsed_ += by; }
 
  private:
