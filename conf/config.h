@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "conf/control_config.h"
 #include "conf/duration.h"
 #include "conf/network_text.h"
 
@@ -211,6 +212,10 @@ struct Config {
   NodeConfig node;
   UsageConfig usage;
   RedisConfig redis;  ///< store.redis
+  StoreConfig store;  ///< store.backend, store.sqlite
+  ApiConfig api;
+  CallsConfig calls;
+  CallTokensConfig call_tokens;
 
   bool operator==(const Config&) const = default;
 };

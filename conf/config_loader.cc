@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "conf/control_sections.h"
 #include "conf/yaml_reader.h"
 
 namespace turnpike::conf {
@@ -379,10 +380,6 @@ void readRedis(YamlReader& r, const YAML::Node& node, const std::string& path, R
         });
 }
 
-void readStore(YamlReader& r, const YAML::Node& node, const std::string& path, RedisConfig& out) {
-  r.map(node, path, {{"redis", [&](auto& n, auto& p) { readRedis(r, n, p, out); }}});
-}
-
 void readControl(YamlReader& r, const YAML::Node& node, const std::string& path,
                  ControlConfig& out) {
   r.map(node, path,
@@ -435,7 +432,14 @@ void readRoot(YamlReader& r, const YAML::Node& root, Config& config) {
             {"log", [&](auto& n, auto& p) { readLog(r, n, p, config.log); }},
             {"node", [&](auto& n, auto& p) { readNode(r, n, p, config.node); }},
             {"usage", [&](auto& n, auto& p) { readUsage(r, n, p, config.usage); }},
-            {"store", [&](auto& n, auto& p) { readStore(r, n, p, config.redis); }},
+            {"store",
+             [&](auto& n, auto& p) {
+               readStore(r, n, p, config.store,
+                         [&](auto& n2, auto& p2) { readRedis(r, n2, p2, config.redis); });
+             }},
+            {"api", [&](auto& n, auto& p) { readApi(r, n, p, config.api); }},
+            {"calls", [&](auto& n, auto& p) { readCalls(r, n, p, config.calls); }},
+            {"call_tokens", [&](auto& n, auto& p) { readCallTokens(r, n, p, config.call_tokens); }},
         });
   if (config.listen.udp.empty() && config.listen.tcp.empty()) {
     r.error(root["listen"], "listen", "no udp or tcp listen address: the server would do nothing");

@@ -41,6 +41,10 @@ std::vector<std::string> restartOnlyChanges(const Config& running, const Config&
   compare(out, "node", a.node, b.node);
   compare(out, "usage", a.usage, b.usage);
   compare(out, "store", a.redis, b.redis);
+  compare(out, "store.sqlite", a.store, b.store);
+  compare(out, "api", a.api, b.api);
+  compare(out, "calls", a.calls, b.calls);
+  compare(out, "call_tokens", a.call_tokens, b.call_tokens);
   return out;
 }
 

@@ -1,0 +1,20 @@
+#pragma once
+
+// Internal to conf/: the call control plane's sections of the YAML file.
+
+#include <string>
+
+#include "conf/config.h"
+#include "conf/yaml_reader.h"
+
+namespace turnpike::conf {
+
+void readApi(YamlReader& r, const YAML::Node& node, const std::string& path, ApiConfig& out);
+void readCalls(YamlReader& r, const YAML::Node& node, const std::string& path, CallsConfig& out);
+void readCallTokens(YamlReader& r, const YAML::Node& node, const std::string& path,
+                    CallTokensConfig& out);
+/// store.backend and store.sqlite; `redis` reads store.redis.
+void readStore(YamlReader& r, const YAML::Node& node, const std::string& path, StoreConfig& out,
+               const YamlReader::Handler& redis);
+
+}  // namespace turnpike::conf
