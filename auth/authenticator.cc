@@ -42,6 +42,7 @@ std::string_view authFailureName(AuthFailure failure) {
     case AuthFailure::BadRequest: return "bad_request";
     case AuthFailure::UnknownUser: return "unknown_user";
     case AuthFailure::ExpiredUsername: return "expired_username";
+    case AuthFailure::CallEnded: return "call_ended";
     case AuthFailure::BadIntegrity: return "bad_integrity";
     case AuthFailure::StaleNonce: return "stale_nonce";
   }
@@ -123,13 +124,16 @@ AuthResult Authenticator::authenticate(const stun::MessageView& request,
   }
   std::vector<Credential> candidates;
   bool expired = false;  // a provider knew the user but its credential is out of date
+  bool call_ended = false;
   for (const auto& provider : providers_) {
     const auto f = provider->lookup(*username, *realm, r.algorithm, unix_now, candidates);
     expired = expired || (f.has_value() && f.value() != LookupFailure::UnknownUser);
+    call_ended = call_ended || f == LookupFailure::CallEnded;
   }
   if (candidates.empty()) {
-    return result(Action::Challenge,
-                  expired ? AuthFailure::ExpiredUsername : AuthFailure::UnknownUser);
+    return result(Action::Challenge, call_ended ? AuthFailure::CallEnded
+                                     : expired  ? AuthFailure::ExpiredUsername
+                                                : AuthFailure::UnknownUser);
   }
   const auto matches = [&](const Credential& c) {
     return has_sha256

@@ -23,6 +23,7 @@ enum class AuthFailure : std::uint8_t {
   ExpiredUsername,
   BadIntegrity,
   StaleNonce,
+  CallEnded,  ///< a call-bound credential whose call has ended
 };
 
 std::string_view authFailureName(AuthFailure failure);

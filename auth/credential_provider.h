@@ -20,12 +20,16 @@ struct Credential {
   std::vector<std::uint8_t> key;
   /// When a TURN REST credential stops being valid (Unix time); none for static users.
   std::optional<std::chrono::seconds> expires_at;
+  /// The call a call-bound credential serves; empty for others. Such a
+  /// credential past `expires_at` may still refresh, never allocate.
+  std::string call_id;
 };
 
 enum class LookupFailure : std::uint8_t {
   UnknownUser,
   ExpiredUsername,  ///< REST expiry in the past
   TtlTooLong,       ///< REST expiry further ahead than auth.max_ttl
+  CallEnded,        ///< the call its username names has ended (revoked)
 };
 
 /// Where credentials come from. Several candidates may match one username

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "auth/call_credentials.h"
 #include "relay/stun/crypto.h"
 
 namespace turnpike::auth {
@@ -13,8 +14,9 @@ stun::crypto::Bytes asBytes(std::string_view s) {
 
 }  // namespace
 
-RestCredentials::RestCredentials(std::vector<std::string> secrets, std::chrono::seconds max_ttl)
-    : secrets_(std::move(secrets)), max_ttl_(max_ttl) {}
+RestCredentials::RestCredentials(std::vector<std::string> secrets, std::chrono::seconds max_ttl,
+                                 bool calls_elsewhere)
+    : secrets_(std::move(secrets)), max_ttl_(max_ttl), calls_elsewhere_(calls_elsewhere) {}
 
 std::string RestCredentials::passwordFor(std::string_view secret, std::string_view username) {
   const auto mac = stun::crypto::hmacSha1(asBytes(secret), {asBytes(username)});
@@ -26,6 +28,9 @@ std::optional<LookupFailure> RestCredentials::lookup(std::string_view username,
                                                      stun::PasswordAlgorithmId algorithm,
                                                      std::chrono::seconds unix_now,
                                                      std::vector<Credential>& out) const {
+  if (calls_elsewhere_ && callIdOfUsername(username)) {
+    return LookupFailure::UnknownUser;
+  }
   // The expiry is the part before the first ':'.
   const auto colon = username.find(':');
   const std::string_view expiry_text = username.substr(0, colon);
@@ -47,7 +52,7 @@ std::optional<LookupFailure> RestCredentials::lookup(std::string_view username,
   for (const auto& secret : secrets_) {
     auto key = stun::longTermKey(algorithm, username, realm, passwordFor(secret, username));
     if (key) {
-      out.push_back(Credential{std::string(username), user_id, std::move(*key), expires_at});
+      out.push_back(Credential{std::string(username), user_id, std::move(*key), expires_at, {}});
     }
   }
   return std::nullopt;

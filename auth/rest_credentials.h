@@ -14,7 +14,10 @@ namespace turnpike::auth {
 /// have signed it, so secrets rotate without dropping users.
 class RestCredentials final : public CredentialProvider {
  public:
-  RestCredentials(std::vector<std::string> secrets, std::chrono::seconds max_ttl);
+  /// `calls_elsewhere`: usernames that name a call are left to
+  /// CallCredentials (which knows revocations), never accepted here.
+  RestCredentials(std::vector<std::string> secrets, std::chrono::seconds max_ttl,
+                  bool calls_elsewhere = false);
 
   std::optional<LookupFailure> lookup(std::string_view username, std::string_view realm,
                                       stun::PasswordAlgorithmId algorithm,
@@ -27,6 +30,7 @@ class RestCredentials final : public CredentialProvider {
  private:
   std::vector<std::string> secrets_;
   std::chrono::seconds max_ttl_;
+  bool calls_elsewhere_;
 };
 
 }  // namespace turnpike::auth

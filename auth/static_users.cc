@@ -45,7 +45,7 @@ std::optional<LookupFailure> StaticUsers::lookup(std::string_view username, std:
   if (!key) {
     return LookupFailure::UnknownUser;
   }
-  out.push_back(Credential{it->first, it->first, std::move(*key), std::nullopt});
+  out.push_back(Credential{it->first, it->first, std::move(*key), std::nullopt, {}});
   return std::nullopt;
 }
 

@@ -223,6 +223,13 @@ Outcome handleAllocate(const RequestContext& ctx, const auth::AuthResult& auth, 
                                  [family](const auto& e) { return e.bind.family == family; });
     return it == core.relays.end() ? nullptr : &*it;
   };
+  // A call-bound credential past its expiry may keep its allocation
+  // refreshing, never make a new one (control-plane.md "Bound to the call").
+  if (!auth.credential.call_id.empty() && auth.credential.expires_at &&
+      *auth.credential.expires_at <= core.clock.unixTime()) {
+    ++core.counters.auth_expired_username;
+    return errorResponse(ctx, software, ec::kUnauthenticated, nullptr);
+  }
   const RelayEndpoint* relay = relayOf(r.family);
   if (relay == nullptr) {
     // §7.2: no relay address of the family asked for (IPv4 is the default).
@@ -256,6 +263,7 @@ Outcome handleAllocate(const RequestContext& ctx, const auth::AuthResult& auth, 
   a->realm = core.authenticator->realm();
   a->key = auth.credential.key;
   a->credential_expires_at = auth.credential.expires_at;
+  a->call_id = auth.credential.call_id;
   a->algorithm = auth.algorithm;
   a->allocate_transaction = ctx.request.transactionId();
   a->tcp = r.tcp;

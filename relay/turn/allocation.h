@@ -83,6 +83,7 @@ struct Allocation {
   std::string realm;
   std::vector<std::uint8_t> key;
   std::optional<std::chrono::seconds> credential_expires_at;
+  std::string call_id;  ///< the call its credential serves; empty for others
 
   stun::TransactionId allocate_transaction{};      ///< for retransmitted Allocates
   std::optional<std::uint64_t> reservation_token;  ///< given out with this allocation

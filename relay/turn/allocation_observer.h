@@ -7,7 +7,14 @@
 
 namespace turnpike::turn {
 
-enum class DeletionReason : std::uint8_t { Refresh, Expired, ConnectionClosed, Shutdown, Admin };
+enum class DeletionReason : std::uint8_t {
+  Refresh,
+  Expired,
+  ConnectionClosed,
+  Shutdown,
+  Admin,
+  CallEnded,  ///< its call ended: the control plane revoked the credentials
+};
 
 constexpr std::string_view deletionReasonName(DeletionReason r) {
   switch (r) {
@@ -16,6 +23,7 @@ constexpr std::string_view deletionReasonName(DeletionReason r) {
     case DeletionReason::ConnectionClosed: return "connection_closed";
     case DeletionReason::Shutdown: return "shutdown";
     case DeletionReason::Admin: return "admin";
+    case DeletionReason::CallEnded: return "call_ended";
   }
   return "unknown";
 }

@@ -53,6 +53,7 @@ struct ServerCounters {
   std::uint64_t auth_bad_integrity = 0;
   std::uint64_t auth_stale_nonce = 0;
   std::uint64_t auth_expired_username = 0;
+  std::uint64_t auth_call_ended = 0;
   std::uint64_t auth_unknown_user = 0;
   std::uint64_t auth_quota = 0;
   // Allocations and relayed traffic.

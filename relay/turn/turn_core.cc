@@ -119,6 +119,7 @@ ServerCounters& ServerCounters::operator+=(const ServerCounters& o) {
   auth_bad_integrity += o.auth_bad_integrity;
   auth_stale_nonce += o.auth_stale_nonce;
   auth_expired_username += o.auth_expired_username;
+  auth_call_ended += o.auth_call_ended;
   auth_unknown_user += o.auth_unknown_user;
   auth_quota += o.auth_quota;
   allocations_created += o.allocations_created;

@@ -249,6 +249,7 @@ void TurnServer::countAuthFailure(auth::AuthFailure failure) {
     case auth::AuthFailure::BadIntegrity: ++core_.counters.auth_bad_integrity; break;
     case auth::AuthFailure::StaleNonce: ++core_.counters.auth_stale_nonce; break;
     case auth::AuthFailure::ExpiredUsername: ++core_.counters.auth_expired_username; break;
+    case auth::AuthFailure::CallEnded: ++core_.counters.auth_call_ended; break;
     case auth::AuthFailure::UnknownUser: ++core_.counters.auth_unknown_user; break;
     default: break;
   }

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "auth/authenticator.h"
+#include "auth/call_credentials.h"
 #include "auth/rest_credentials.h"
 #include "auth/static_users.h"
 #include "relay/stun/address_attribute.h"
@@ -23,6 +24,8 @@ namespace turnpike::testing {
 
 inline const char* kRealm = "example.org";
 inline const char* kSecret = "s3cret";
+/// Signs call-bound credentials (the control plane's secret).
+inline const char* kCallSecret = "call-s3cret";
 
 /// Records the lifecycle events the protocol layer reports.
 struct RecordingObserver : turn::AllocationObserver {
@@ -46,6 +49,8 @@ class TurnFixture : public ::testing::Test {
 
   TurnFixture() { rebuild(); }
 
+  /// Calls whose credentials are refused (the control plane writes it).
+  std::shared_ptr<auth::CallRevocations> revocations = std::make_shared<auth::CallRevocations>();
   /// Set before rebuild(): the server also has an IPv6 relay address.
   bool with_ipv6_relay = false;
   /// The transport requests arrive over (TCP for RFC 6062 tests).
@@ -58,7 +63,10 @@ class TurnFixture : public ::testing::Test {
     providers.push_back(std::make_shared<auth::StaticUsers>(
         std::map<std::string, std::string>{{"alice", "alice-pw"}, {"bob", "bob-pw"}}, kRealm));
     providers.push_back(std::make_shared<auth::RestCredentials>(
-        std::vector<std::string>{"old-secret", kSecret}, std::chrono::hours{24}));
+        std::vector<std::string>{"old-secret", kSecret, kCallSecret}, std::chrono::hours{24},
+        /*calls_elsewhere=*/true));
+    providers.push_back(std::make_shared<auth::CallCredentials>(
+        kCallSecret, std::chrono::hours{24}, std::chrono::hours{4}, revocations));
     std::array<std::uint8_t, 32> key{};
     key.fill(7);
     authenticator = std::make_unique<auth::Authenticator>(
