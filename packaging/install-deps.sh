@@ -11,12 +11,16 @@ packages=(
   # libraries
   libevent-dev libssl-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   nlohmann-json3-dev libidn-dev zlib1g-dev prometheus-cpp-dev libhiredis-dev
+  # the call control plane: HTTP parsing, WebSocket framing, embedded store
+  libhttp-parser-dev libwslay-dev libsqlite3-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev libsrtp2-dev
   # independent STUN/TURN clients for interop tests
   coturn stun-client python3-aioice golang-go golang-github-pion-turn.v2-dev openssl
   # network namespaces for tests of what crosses the host's own addresses
   iproute2
+  # independent HTTP/WebSocket clients for the call API tests
+  python3-websockets python3-jwt python3-aiohttp python3-yaml python3-jsonschema
   # usage records reach a real Redis in the tests
   redis-server
   # the browser test: Debian's Chromium, driven from Node.js by playwright-core

@@ -25,7 +25,7 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DTURNPIKE_WERROR=OFF >/
 cmake --build build -j"$JOBS"
 
 step "clang-tidy"
-run-clang-tidy-14 -p build -j"$JOBS" -quiet 'relay/|conf/|auth/' >build/clang-tidy.log 2>&1 || {
+run-clang-tidy-14 -p build -j"$JOBS" -quiet 'relay/|conf/|auth/|control/' >build/clang-tidy.log 2>&1 || {
   sed 's/\x1b\[[0-9;]*m//g' build/clang-tidy.log | grep -E '(warning|error):' | sort -u
   echo "clang-tidy found problems"
   exit 1
@@ -48,7 +48,7 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWit
   -DTURNPIKE_FUZZ=ON -DTURNPIKE_WERROR=ON >/dev/null
 cmake --build build-fuzz -j"$JOBS"
 
-for target in message channel_data stream_framer config control_http; do
+for target in message channel_data stream_framer config control_http jwt api_session call_api; do
   step "fuzz_${target} for ${FUZZ_SECONDS}s"
   work=$(mktemp -d)
   # The committed corpus seeds the run; new inputs go to a scratch directory.

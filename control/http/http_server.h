@@ -15,14 +15,15 @@ struct ssl_ctx_st;
 namespace turnpike::control::http {
 
 struct ServerLimits {
-  std::size_t max_body = std::size_t{64} * 1024;          ///< larger: 413
-  std::size_t max_header_bytes = std::size_t{8} * 1024;   ///< request line + headers; larger: 431
-  std::size_t max_connections = 10'000;      ///< beyond: accepted and closed at once
-  std::size_t max_message = std::size_t{64} * 1024;       ///< WebSocket message; larger: close 1009
-  std::size_t max_output = std::size_t{1024} * 1024;      ///< unsent bytes per connection; beyond: closed
-  std::chrono::seconds idle_timeout{60};     ///< HTTP keep-alive / unfinished request
-  std::chrono::seconds ping_interval{25};    ///< WebSocket ping when idle this long
-  std::chrono::seconds pong_timeout{20};     ///< no frame after a ping: closed
+  std::size_t max_body = std::size_t{64} * 1024;         ///< larger: 413
+  std::size_t max_header_bytes = std::size_t{8} * 1024;  ///< request line + headers; larger: 431
+  std::size_t max_connections = 10'000;                  ///< beyond: accepted and closed at once
+  std::size_t max_message = std::size_t{64} * 1024;      ///< WebSocket message; larger: close 1009
+  std::size_t max_output =
+      std::size_t{1024} * 1024;            ///< unsent bytes per connection; beyond: closed
+  std::chrono::seconds idle_timeout{60};   ///< HTTP keep-alive / unfinished request
+  std::chrono::seconds ping_interval{25};  ///< WebSocket ping when idle this long
+  std::chrono::seconds pong_timeout{20};   ///< no frame after a ping: closed
 };
 
 /// HTTP/1.1 (keep-alive) and WebSocket (RFC 6455) on libevent bufferevents,

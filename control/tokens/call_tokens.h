@@ -11,14 +11,14 @@ namespace turnpike::control::tokens {
 
 /// What a call token says (control-plane.md, "Call tokens").
 struct CallTokenClaims {
-  std::string user_id;         ///< sub
-  std::string call_id;         ///< cid
-  std::string participant_id;  ///< pid
+  std::string user_id;                   ///< sub
+  std::string call_id;                   ///< cid
+  std::string participant_id;            ///< pid
   std::vector<std::string> permissions;  ///< perm
-  std::string mode;            ///< "p2p"
-  std::chrono::seconds issued_at{0};   ///< iat
-  std::chrono::seconds expires_at{0};  ///< exp
-  std::string token_id;        ///< jti
+  std::string mode;                      ///< "p2p"
+  std::chrono::seconds issued_at{0};     ///< iat
+  std::chrono::seconds expires_at{0};    ///< exp
+  std::string token_id;                  ///< jti
 };
 
 /// Signs call tokens with Turnpike's ES256 key and checks them against it

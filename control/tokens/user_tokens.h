@@ -13,8 +13,8 @@ namespace turnpike::control::tokens {
 struct UserTokenSettings {
   std::vector<std::string> hs256_secrets;
   std::vector<std::string> public_key_pems;  ///< PEM text (ES256, RS256, EdDSA)
-  std::string issuer;    ///< empty: not checked
-  std::string audience;  ///< empty: not checked
+  std::string issuer;                        ///< empty: not checked
+  std::string audience;                      ///< empty: not checked
   std::chrono::seconds leeway{30};
 };
 

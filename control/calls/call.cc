@@ -1,0 +1,189 @@
+#include "control/calls/call.h"
+
+#include <ctime>
+
+namespace turnpike::control {
+namespace {
+
+constexpr std::string_view kTypeNames[] = {"audio", "video"};
+constexpr std::string_view kStateNames[] = {"created", "ringing", "connecting", "connected",
+                                            "ended"};
+constexpr std::string_view kRoleNames[] = {"host", "member"};
+constexpr std::string_view kParticipantStateNames[] = {"invited",  "ringing", "accepted",
+                                                       "declined", "busy",    "left"};
+
+template <typename Enum, std::size_t N>
+std::optional<Enum> fromName(const std::string_view (&names)[N], std::string_view name) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (names[i] == name) {
+      return static_cast<Enum>(i);
+    }
+  }
+  return std::nullopt;
+}
+
+nlohmann::json deviceKeyJson(const DeviceKey& k) { return {k.user_id, k.device_id}; }
+
+std::vector<DeviceKey> deviceKeys(const nlohmann::json& j) {
+  std::vector<DeviceKey> out;
+  for (const auto& item : j) {
+    out.push_back({item.at(0).get<std::string>(), item.at(1).get<std::string>()});
+  }
+  return out;
+}
+
+nlohmann::json optionalTime(const std::optional<UnixMillis>& t) {
+  return t ? nlohmann::json(rfc3339(*t)) : nlohmann::json(nullptr);
+}
+
+nlohmann::json optionalMillis(const std::optional<UnixMillis>& t) {
+  return t ? nlohmann::json(t->count()) : nlohmann::json(nullptr);
+}
+
+std::optional<UnixMillis> millisFrom(const nlohmann::json& j) {
+  if (j.is_number_integer()) {
+    return UnixMillis{j.get<std::int64_t>()};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string_view callTypeName(CallType t) { return kTypeNames[static_cast<int>(t)]; }
+std::string_view callStateName(CallState s) { return kStateNames[static_cast<int>(s)]; }
+std::string_view roleName(Role r) { return kRoleNames[static_cast<int>(r)]; }
+std::string_view participantStateName(ParticipantState s) {
+  return kParticipantStateNames[static_cast<int>(s)];
+}
+std::optional<CallType> callTypeFromName(std::string_view name) {
+  return fromName<CallType>(kTypeNames, name);
+}
+
+nlohmann::json CallEvent::message(const std::string& call_id) const {
+  return {{"event", name}, {"callId", call_id}, {"seq", seq}, {"at", rfc3339(at)}, {"data", data}};
+}
+
+Participant* Call::participantOf(std::string_view user_id) {
+  for (auto& p : participants) {
+    if (p.user_id == user_id) {
+      return &p;
+    }
+  }
+  return nullptr;
+}
+
+const Participant* Call::participantOf(std::string_view user_id) const {
+  return const_cast<Call*>(this)->participantOf(user_id);
+}
+
+std::optional<DeviceKey> Call::answeringDevice() const {
+  for (const auto& p : participants) {
+    if (p.role == Role::Member && p.state == ParticipantState::Accepted) {
+      return DeviceKey{p.user_id, p.device_id};
+    }
+  }
+  return std::nullopt;
+}
+
+nlohmann::json Call::toJson() const {
+  nlohmann::json people = nlohmann::json::array();
+  for (const auto& p : participants) {
+    people.push_back({{"participantId", p.participant_id},
+                      {"userId", p.user_id},
+                      {"role", roleName(p.role)},
+                      {"state", participantStateName(p.state)},
+                      {"deviceId", p.device_id.empty() ? nlohmann::json(nullptr)
+                                                       : nlohmann::json(p.device_id)}});
+  }
+  return {{"callId", call_id},
+          {"type", callTypeName(type)},
+          {"mode", mode},
+          {"state", callStateName(state)},
+          {"endReason", end_reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(end_reason)},
+          {"createdAt", rfc3339(created_at)},
+          {"answeredAt", optionalTime(answered_at)},
+          {"endedAt", optionalTime(ended_at)},
+          {"initiatorUserId", initiator_user_id},
+          {"participants", std::move(people)}};
+}
+
+nlohmann::json Call::toStored() const {
+  nlohmann::json people = nlohmann::json::array();
+  for (const auto& p : participants) {
+    people.push_back({p.participant_id, p.user_id, static_cast<int>(p.role),
+                      static_cast<int>(p.state), p.device_id});
+  }
+  nlohmann::json rung_json = nlohmann::json::array();
+  for (const auto& k : rung) {
+    rung_json.push_back(deviceKeyJson(k));
+  }
+  nlohmann::json reached_json = nlohmann::json::array();
+  for (const auto& k : reached) {
+    reached_json.push_back(deviceKeyJson(k));
+  }
+  return {{"id", call_id},
+          {"type", static_cast<int>(type)},
+          {"mode", mode},
+          {"state", static_cast<int>(state)},
+          {"endReason", end_reason},
+          {"createdAt", created_at.count()},
+          {"answeredAt", optionalMillis(answered_at)},
+          {"endedAt", optionalMillis(ended_at)},
+          {"initiator", initiator_user_id},
+          {"participants", std::move(people)},
+          {"displayName", caller_display_name},
+          {"avatarUrl", caller_avatar_url},
+          {"deadline", optionalMillis(deadline)},
+          {"maxEnd", max_end.count()},
+          {"rung", std::move(rung_json)},
+          {"reached", std::move(reached_json)},
+          {"seq", seq}};
+}
+
+std::optional<Call> Call::fromStored(const nlohmann::json& j) {
+  try {
+    Call c;
+    c.call_id = j.at("id").get<std::string>();
+    c.type = static_cast<CallType>(j.at("type").get<int>());
+    c.mode = j.at("mode").get<std::string>();
+    c.state = static_cast<CallState>(j.at("state").get<int>());
+    c.end_reason = j.at("endReason").get<std::string>();
+    c.created_at = UnixMillis{j.at("createdAt").get<std::int64_t>()};
+    c.answered_at = millisFrom(j.at("answeredAt"));
+    c.ended_at = millisFrom(j.at("endedAt"));
+    c.initiator_user_id = j.at("initiator").get<std::string>();
+    for (const auto& p : j.at("participants")) {
+      c.participants.push_back({p.at(0).get<std::string>(), p.at(1).get<std::string>(),
+                                static_cast<Role>(p.at(2).get<int>()),
+                                static_cast<ParticipantState>(p.at(3).get<int>()),
+                                p.at(4).get<std::string>()});
+    }
+    c.caller_display_name = j.at("displayName").get<std::string>();
+    c.caller_avatar_url = j.at("avatarUrl").get<std::string>();
+    c.deadline = millisFrom(j.at("deadline"));
+    c.max_end = UnixMillis{j.at("maxEnd").get<std::int64_t>()};
+    c.rung = deviceKeys(j.at("rung"));
+    c.reached = deviceKeys(j.at("reached"));
+    c.seq = j.at("seq").get<std::uint64_t>();
+    if (c.participants.empty()) {
+      return std::nullopt;
+    }
+    return c;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::string rfc3339(UnixMillis at) {
+  const std::time_t seconds = static_cast<std::time_t>(at.count() / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char text[40];
+  const auto n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::string out(text, n);
+  char millis[8];
+  std::snprintf(millis, sizeof millis, ".%03dZ", static_cast<int>(at.count() % 1000));
+  return out + millis;
+}
+
+}  // namespace turnpike::control

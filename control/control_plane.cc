@@ -1,0 +1,271 @@
+#include "control/control_plane.h"
+
+#include <event2/event.h>
+#include <openssl/rand.h>
+
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <future>
+#include <sstream>
+
+#include "control/api/api_error.h"
+#include "control/api/call_api.h"
+#include "control/call_service.h"
+#include "control/control_loop.h"
+#include "control/http/http_server.h"
+#include "control/store/sqlite_store.h"
+#include "control/tokens/user_tokens.h"
+#include "relay/base/clock.h"
+
+namespace turnpike::control {
+namespace {
+
+constexpr const char* kCallTokenKeySetting = "call_token_signing_key";
+constexpr const char* kTurnSecretSetting = "turn_secret";
+constexpr timeval kTickInterval{0, 100'000};
+constexpr int kExpireEveryTicks = 6000;  // ten minutes of ticks
+
+std::optional<std::string> readFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return std::nullopt;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string randomHex(std::size_t bytes) {
+  std::vector<unsigned char> b(bytes);
+  RAND_bytes(b.data(), static_cast<int>(b.size()));
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : b) {
+    out += kHex[c >> 4];
+    out += kHex[c & 0xF];
+  }
+  return out;
+}
+
+std::optional<tokens::SigningKey> signingKey(const conf::Config& config, CallStore& store,
+                                             std::string& error) {
+  if (!config.call_tokens.signing_key.empty()) {
+    const auto pem = readFile(config.call_tokens.signing_key);
+    if (!pem) {
+      error = "call_tokens.signing_key: cannot read " + config.call_tokens.signing_key;
+      return std::nullopt;
+    }
+    auto key = tokens::SigningKey::fromPem(*pem, error);
+    if (!key) {
+      error = "call_tokens.signing_key: " + error;
+    }
+    return key;
+  }
+  if (auto kept = store.setting(kCallTokenKeySetting)) {
+    if (auto key = tokens::SigningKey::fromPem(*kept, error)) {
+      return key;
+    }
+    error = "the call-token key kept in the store is unusable: " + error;
+    return std::nullopt;
+  }
+  auto key = tokens::SigningKey::generateEs256();
+  if (!store.putSetting(kCallTokenKeySetting, key.toPem())) {
+    error = "cannot keep the generated call-token key in the store";
+    return std::nullopt;
+  }
+  spdlog::info("call tokens: generated an ES256 key (kid {}) and kept it in the store", key.kid());
+  return key;
+}
+
+}  // namespace
+
+struct ControlPlane::Impl {
+  const conf::Config config;
+  SteadyClock clock;
+  ControlStats stats;
+  std::unique_ptr<SqliteStore> store;
+  std::string turn_secret;
+  std::vector<Revocation> revocations;
+  std::optional<tokens::SigningKey> signing_key;
+  std::vector<tokens::VerifyKey> verify_keys;
+  std::optional<tokens::UserTokenVerifier> users;
+  ControlLoop loop;
+  std::unique_ptr<CallService> service;
+  std::unique_ptr<api::CallApi> api;
+  http::Router router;
+  std::unique_ptr<http::HttpServer> server;
+  event* tick = nullptr;
+  int ticks = 0;
+
+  explicit Impl(const conf::Config& c) : config(c) {}
+  ~Impl() {
+    if (tick != nullptr) {
+      event_free(tick);
+    }
+  }
+
+  static void onTick(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
+    auto* self = static_cast<Impl*>(arg);
+    try {
+      self->service->tick();
+      if (++self->ticks % kExpireEveryTicks == 0) {
+        self->service->expireStored();
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("control: timers failed: {}", e.what());
+    }
+  }
+};
+
+ControlPlane::ControlPlane(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+ControlPlane::~ControlPlane() { stop(); }
+
+std::unique_ptr<ControlPlane> ControlPlane::open(const conf::Config& config, std::string& error) {
+  auto impl = std::make_unique<Impl>(config);
+  impl->store = SqliteStore::open(config.store.sqlite_path, error);
+  if (!impl->store) {
+    error = "store.sqlite.path: " + error;
+    return nullptr;
+  }
+  impl->signing_key = signingKey(config, *impl->store, error);
+  if (!impl->signing_key) {
+    return nullptr;
+  }
+  for (std::size_t i = 0; i < config.call_tokens.verify_keys.size(); ++i) {
+    const auto& path = config.call_tokens.verify_keys[i];
+    const auto pem = readFile(path);
+    auto key = pem ? tokens::VerifyKey::fromPem(*pem, error) : std::nullopt;
+    if (!key) {
+      const std::string why = pem ? error : "cannot read " + path;
+      error = "call_tokens.verify_keys[" + std::to_string(i) + "]: ";
+      error += why;
+      return nullptr;
+    }
+    impl->verify_keys.push_back(std::move(*key));
+  }
+  if (!config.auth.rest_secrets.empty()) {
+    impl->turn_secret = config.auth.rest_secrets.front();
+  } else if (auto kept = impl->store->setting(kTurnSecretSetting)) {
+    impl->turn_secret = *kept;
+  } else {
+    impl->turn_secret = randomHex(32);
+    impl->store->putSetting(kTurnSecretSetting, impl->turn_secret);
+  }
+  tokens::UserTokenSettings users;
+  users.hs256_secrets = config.api.user_tokens.hs256_secrets;
+  users.issuer = config.api.user_tokens.issuer;
+  users.audience = config.api.user_tokens.audience;
+  for (std::size_t i = 0; i < config.api.user_tokens.public_keys.size(); ++i) {
+    const auto& path = config.api.user_tokens.public_keys[i];
+    const auto pem = readFile(path);
+    if (!pem) {
+      error = "api.user_tokens.public_keys[" + std::to_string(i) + "]: cannot read " + path;
+      return nullptr;
+    }
+    users.public_key_pems.push_back(*pem);
+  }
+  impl->users = tokens::UserTokenVerifier::create(users, error);
+  if (!impl->users) {
+    error = "api.user_tokens: " + error;
+    return nullptr;
+  }
+  if (!impl->users->configured()) {
+    spdlog::warn(
+        "api: no user-token key configured (api.user_tokens.hs256_secrets or public_keys): every "
+        "/v1 request is refused with 401 until one is");
+  }
+  CallService::Settings settings;
+  settings.calls = config.calls;
+  settings.turn_ttl = std::chrono::duration_cast<std::chrono::seconds>(config.call_tokens.turn_ttl);
+  settings.turn_secret = impl->turn_secret;
+  std::vector<tokens::VerifyKey> accepted = impl->verify_keys;
+  impl->service = std::make_unique<CallService>(
+      settings, impl->clock, *impl->store,
+      tokens::CallTokenIssuer(
+          *impl->signing_key, std::move(accepted),
+          std::chrono::duration_cast<std::chrono::seconds>(config.call_tokens.ttl)),
+      nullptr, impl->stats);
+  if (!impl->service->restore(error, impl->revocations)) {
+    error = "store: " + error;
+    return nullptr;
+  }
+  return std::unique_ptr<ControlPlane>(new ControlPlane(std::move(impl)));
+}
+
+const std::string& ControlPlane::turnSecret() const { return impl_->turn_secret; }
+const std::vector<Revocation>& ControlPlane::revocations() const { return impl_->revocations; }
+const ControlStats& ControlPlane::stats() const { return impl_->stats; }
+
+bool ControlPlane::start(RelayPort& relay, ssl_ctx_st* tls, std::vector<std::string> turn_uris,
+                         std::string& error) {
+  Impl& m = *impl_;
+  m.service->attach(&relay, std::move(turn_uris));
+  m.api = std::make_unique<api::CallApi>(*m.service, *m.users, m.clock, m.stats);
+  m.api->addRoutes(m.router);
+  http::ServerLimits limits;
+  limits.max_body = m.config.api.max_body;
+  limits.max_connections = m.config.api.max_connections;
+  m.server = std::make_unique<http::HttpServer>(
+      m.loop.base(), m.router, limits, m.config.api.tls ? tls : nullptr,
+      [&stats = m.stats](std::string_view route, int status) {
+        stats.countRequest(route, status);
+      });
+  for (const auto& endpoint : m.config.api.listen) {
+    if (!m.server->listen(endpoint.ip, endpoint.port, error)) {
+      error.insert(0, "api.listen " + endpoint.toString() + ": ");
+      return false;
+    }
+  }
+  m.tick = event_new(m.loop.base(), -1, EV_PERSIST, &Impl::onTick, &m);
+  event_add(m.tick, &kTickInterval);
+  m.loop.start();
+  return true;
+}
+
+std::vector<std::uint16_t> ControlPlane::ports() const {
+  std::vector<std::uint16_t> out;
+  if (impl_->server) {
+    for (std::size_t i = 0; i < impl_->config.api.listen.size(); ++i) {
+      out.push_back(impl_->server->port(i));
+    }
+  }
+  return out;
+}
+
+void ControlPlane::noteAllocation(const std::string& call_id, std::string what,
+                                  nlohmann::json detail) {
+  post([this, call_id, what = std::move(what), detail = std::move(detail)]() mutable {
+    impl_->service->noteAllocation(call_id, what, std::move(detail));
+  });
+}
+
+std::optional<nlohmann::json> ControlPlane::adminCall(const std::string& call_id) {
+  auto answer = std::make_shared<std::promise<nlohmann::json>>();
+  auto future = answer->get_future();
+  post([this, call_id, answer] {
+    const auto a = impl_->service->adminCall(call_id);
+    answer->set_value(a.error_code.empty() ? a.body : nlohmann::json());
+  });
+  if (future.wait_for(std::chrono::seconds{2}) != std::future_status::ready) {
+    return std::nullopt;
+  }
+  return future.get();
+}
+
+void ControlPlane::post(std::function<void()> task) { impl_->loop.post(std::move(task)); }
+
+void ControlPlane::stop() {
+  if (!impl_) {
+    return;
+  }
+  // The loop's thread is joined first: the server is then only touched here.
+  impl_->loop.stop();
+  if (impl_->server) {
+    impl_->server->shutdown();
+    impl_->server.reset();
+  }
+}
+
+}  // namespace turnpike::control
