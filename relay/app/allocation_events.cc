@@ -27,7 +27,7 @@ AllocationEvents::AllocationEvents(const conf::NodeConfig& node, const Clock& cl
 
 nlohmann::ordered_json AllocationEvents::eventLine(
     const turn::Allocation& a, const char* event, std::chrono::system_clock::time_point now) const {
-  return {
+  nlohmann::ordered_json line{
       {"time", isoTime(now)},
       {"level", "info"},
       {"event", event},
@@ -40,6 +40,10 @@ nlohmann::ordered_json AllocationEvents::eventLine(
       {"client", a.five_tuple.client.toString()},
       {"relayed", a.relayed.toString()},
   };
+  if (!a.call_id.empty()) {
+    line["callId"] = a.call_id;
+  }
+  return line;
 }
 
 void AllocationEvents::onAllocationCreated(const turn::Allocation& a) {

@@ -38,6 +38,7 @@ nlohmann::json allocationJson(const turn::Allocation& a, const Clock& clock) {
        std::chrono::duration_cast<std::chrono::seconds>(a.expires_at - now).count()},
       {"permissions", permissions},
       {"channels", channels},
+      {"callId", a.call_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.call_id)},
       {"tcp_peers", a.tcp_peers.size()},
   };
   addTraffic(out, a.traffic);

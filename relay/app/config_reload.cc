@@ -74,7 +74,7 @@ ReloadOutcome ConfigReloader::reload() {
     }
     spdlog::info("TLS certificate reloaded, sha256 {}", shared_.tls->fingerprint());
   }
-  applyToWorkers(buildPolicy(next, shared_.nonce_key));
+  applyToWorkers(buildPolicy(next, shared_.nonce_key, shared_.call_credentials));
   shared_.quotas->setLimits(next.limits.allocations_per_user, next.limits.total_allocations);
   shared_.connections->setLimits(next.limits.connections_per_source, next.limits.total_connections);
   setLogLevel(next.log.level);

@@ -1,11 +1,6 @@
 #include "relay/app/control_server.h"
 
-#include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include <spdlog/spdlog.h>
 
@@ -21,21 +16,19 @@
 namespace turnpike::app {
 namespace {
 
-// A request line and its headers together; more is answered 431/400 by
-// libevent before any handler runs. Header count is bounded by the size.
-constexpr ssize_t kMaxHeadersSize = ssize_t{8} * 1024;
+using control::http::Handler;
+using control::http::Request;
+using control::http::Response;
+using control::http::RouteParams;
 
-void send(evhttp_request* request, int status, const nlohmann::json& body) {
-  evkeyvalq* headers = evhttp_request_get_output_headers(request);
-  evhttp_add_header(headers, "Content-Type", "application/json");
+Response json(int status, const nlohmann::json& body) {
+  Response r;
+  r.status = status;
+  r.body = jsonText(body) + "\n";
   if (status == 401) {
-    evhttp_add_header(headers, "WWW-Authenticate", "Bearer");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
   }
-  evbuffer* out = evbuffer_new();
-  const std::string text = jsonText(body) + "\n";
-  evbuffer_add(out, text.data(), text.size());
-  evhttp_send_reply(request, status, nullptr, out);
-  evbuffer_free(out);
+  return r;
 }
 
 // How many allocations a list describes unless ?limit= says otherwise.
@@ -57,23 +50,12 @@ bool parseNumber(std::string_view text, T& out, int base = 10) {
   return ec == std::errc() && end == text.data() + text.size();
 }
 
-AllocationQuery parseAllocationQuery(evhttp_request* request, std::string_view id_text) {
+AllocationQuery parseAllocationQuery(const Request& request, std::string_view id_text) {
   AllocationQuery q;
-  if (const char* query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(request))) {
-    evkeyvalq params{};
-    if (evhttp_parse_query_str(query, &params) == 0) {
-      if (const char* user = evhttp_find_header(&params, "user")) {
-        q.user = user;
-      }
-      const char* limit = evhttp_find_header(&params, "limit");
-      if (limit != nullptr &&
-          (!parseNumber(limit, q.limit) || q.limit == 0 || q.limit > kMaxListLimit)) {
-        q.error = "limit is a number from 1 to " + std::to_string(kMaxListLimit);
-      }
-    } else {
-      q.error = "the query string cannot be parsed";
-    }
-    evhttp_clear_headers(&params);
+  q.user = request.queryParam("user");
+  const std::string limit = request.queryParam("limit");
+  if (!limit.empty() && (!parseNumber(limit, q.limit) || q.limit == 0 || q.limit > kMaxListLimit)) {
+    q.error = "limit is a number from 1 to " + std::to_string(kMaxListLimit);
   }
   if (!id_text.empty()) {
     std::uint64_t value = 0;
@@ -85,52 +67,55 @@ AllocationQuery parseAllocationQuery(evhttp_request* request, std::string_view i
   return q;
 }
 
+// The request line and headers together, and a body: more is answered
+// 431/413 before any handler runs.
+control::http::ServerLimits controlLimits() {
+  control::http::ServerLimits limits;
+  limits.max_header_bytes = std::size_t{8} * 1024;
+  limits.max_body = std::size_t{64} * 1024;
+  limits.max_connections = 256;
+  limits.idle_timeout = std::chrono::seconds{10};
+  return limits;
+}
+
 }  // namespace
 
-void ControlServer::reply(evhttp_request* request, int status, const nlohmann::json& body) {
-  tally_.countControlResponse(status);
-  send(request, status, body);
-}
+ControlServer::ControlServer(std::string admin_token, Hooks hooks, ProcessTally& tally)
+    : admin_token_(std::move(admin_token)), hooks_(std::move(hooks)), tally_(tally) {}
 
 std::unique_ptr<ControlServer> ControlServer::start(const conf::ControlConfig& config, Hooks hooks,
                                                     ProcessTally& tally, std::string& error) {
   std::unique_ptr<ControlServer> s(new ControlServer(config.admin_token, std::move(hooks), tally));
   s->base_ = event_base_new();
-  s->http_ = evhttp_new(s->base_);
-  evhttp_set_allowed_methods(s->http_, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE);
-  evhttp_set_max_body_size(s->http_, ssize_t{64} * 1024);
-  evhttp_set_max_headers_size(s->http_, kMaxHeadersSize);
-  evhttp_set_timeout(s->http_, 10);
-  evhttp_set_gencb(s->http_, &ControlServer::onRequest, s.get());
+  s->addRoutes();
+  s->server_ = std::make_unique<control::http::HttpServer>(
+      s->base_, s->router_, controlLimits(), nullptr,
+      [&tally](std::string_view /*route*/, int status) { tally.countControlResponse(status); });
   const auto& listen = *config.listen;
-  evhttp_bound_socket* bound =
-      evhttp_bind_socket_with_handle(s->http_, listen.ip.c_str(), listen.port);
-  if (bound == nullptr) {
-    error = "cannot listen on " + listen.toString();
-    evhttp_free(s->http_);
-    event_base_free(s->base_);
-    s->http_ = nullptr;
-    s->base_ = nullptr;
+  if (!s->server_->listen(listen.ip, listen.port, error)) {
+    error = "cannot listen on " + listen.toString() + ": " + error;
     return nullptr;
   }
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  ::getsockname(evhttp_bound_socket_get_fd(bound), reinterpret_cast<sockaddr*>(&ss), &len);
-  s->port_ = ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
-                                            : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
-  s->thread_ = std::thread([base = s->base_] { event_base_dispatch(base); });
+  s->thread_ = std::thread([base = s->base_] {
+    // Keeps the loop alive between connections.
+    event* keepalive = event_new(
+        base, -1, EV_PERSIST, [](int, short, void*) {}, nullptr);
+    const timeval hour{3600, 0};
+    event_add(keepalive, &hour);
+    event_base_dispatch(base);
+    event_free(keepalive);
+  });
   return s;
 }
 
 ControlServer::~ControlServer() {
-  if (base_ != nullptr) {
-    event_base_loopbreak(base_);
-  }
   if (thread_.joinable()) {
+    event_base_loopbreak(base_);
     thread_.join();
   }
-  if (http_ != nullptr) {
-    evhttp_free(http_);
+  if (server_) {
+    server_->shutdown();
+    server_.reset();
   }
   if (base_ != nullptr) {
     event_base_free(base_);
@@ -147,153 +132,107 @@ std::string ControlServer::adminToken() const {
   return admin_token_;
 }
 
-void ControlServer::onRequest(evhttp_request* request, void* self) {
-  auto* server = static_cast<ControlServer*>(self);
-  // Nothing thrown while answering may leave the control thread: that would
-  // end the process and every call on the node.
-  try {
-    server->handle(request);
-    return;
-  } catch (const std::exception& error) {
-    spdlog::error("control: internal error while answering a request: {}", error.what());
-  } catch (...) {
-    spdlog::error("control: internal error (unknown exception)");
-  }
-  ++server->tally_.control_errors;
-  try {
-    server->reply(request, 500, {{"error", "internal error"}});
-  } catch (...) {
-    evhttp_send_error(request, 500, nullptr);
-  }
-}
-
-void ControlServer::handle(evhttp_request* request) {
-  const auto* uri = evhttp_request_get_evhttp_uri(request);
-  if (uri == nullptr || evhttp_uri_get_path(uri) == nullptr) {
-    reply(request, 400, {{"error", "bad request line"}});
-    return;
-  }
-  const std::string_view path = evhttp_uri_get_path(uri);
-  const bool get = evhttp_request_get_command(request) == EVHTTP_REQ_GET;
-  if (path == "/healthz" || path == "/readyz") {
-    if (!get) {
-      reply(request, 405, {{"error", "use GET"}});
-      return;
-    }
-    const bool draining = hooks_.draining();
-    if (path == "/healthz") {
-      reply(request, 200, {{"status", "alive"}});
-    } else {
-      reply(request, draining ? 503 : 200,
-            {{"ready", !draining}, {"draining", draining}, {"listeners", "bound"}});
-    }
-    return;
-  }
-  if (path.rfind("/admin/", 0) == 0) {
+Handler ControlServer::admin(Handler handler) const {
+  return [this, handler = std::move(handler)](const Request& r, const RouteParams& params) {
     const std::string token = adminToken();
     if (token.empty()) {
-      reply(request, 404, {{"error", "admin endpoints are off: set control.admin_token"}});
-      return;
+      return json(404, {{"error", "admin endpoints are off: set control.admin_token"}});
     }
-    const char* authorization =
-        evhttp_find_header(evhttp_request_get_input_headers(request), "Authorization");
     constexpr std::string_view kBearer = "Bearer ";
-    const std::string_view given = authorization != nullptr ? authorization : "";
+    const std::string_view given = r.header("authorization");
     if (given.rfind(kBearer, 0) != 0 || !sameSecret(given.substr(kBearer.size()), token)) {
-      reply(request, 401, {{"error", "missing or wrong bearer token"}});
-      return;
+      return json(401, {{"error", "missing or wrong bearer token"}});
     }
-    handleAdmin(request, path);
-    return;
-  }
-  reply(request, 404, {{"error", "no such endpoint"}, {"path", std::string(path)}});
+    // Nothing thrown while answering may leave the control thread: count it
+    // and answer 500.
+    try {
+      return handler(r, params);
+    } catch (const std::exception& error) {
+      spdlog::error("control: internal error while answering a request: {}", error.what());
+    }
+    ++tally_.control_errors;
+    return json(500, {{"error", "internal error"}});
+  };
 }
 
-void ControlServer::handleAdmin(evhttp_request* request, std::string_view path) {
-  const auto command = evhttp_request_get_command(request);
-  if (path == "/admin/drain" || path == "/admin/reload") {
-    if (command != EVHTTP_REQ_POST) {
-      reply(request, 405, {{"error", "use POST"}});
-      return;
-    }
-    if (path == "/admin/drain") {
-      hooks_.drain();
-      reply(request, 202, {{"draining", true}});
-      return;
-    }
-    const ReloadOutcome outcome = hooks_.reload();
-    const int status = outcome.ok ? 200 : outcome.invalid_file ? 422 : 409;
-    nlohmann::json body = {{"reloaded", outcome.ok}, {"message", outcome.message}};
-    if (outcome.ok) {
-      body["changed"] = outcome.changed;
-    } else {
-      body["error"] = outcome.message;
-      body["errors"] = outcome.errors;
-    }
-    reply(request, status, body);
-    return;
+void ControlServer::addRoutes() {
+  router_.add("GET", "/healthz", [](const Request&, const RouteParams&) {
+    return json(200, {{"status", "alive"}});
+  });
+  router_.add("GET", "/readyz", [this](const Request&, const RouteParams&) {
+    const bool draining = hooks_.draining();
+    return json(draining ? 503 : 200,
+                {{"ready", !draining}, {"draining", draining}, {"listeners", "bound"}});
+  });
+  router_.add("POST", "/admin/drain", admin([this](const Request&, const RouteParams&) {
+                hooks_.drain();
+                return json(202, {{"draining", true}});
+              }));
+  router_.add("POST", "/admin/reload", admin([this](const Request&, const RouteParams&) {
+                const ReloadOutcome outcome = hooks_.reload();
+                const int status = outcome.ok ? 200 : outcome.invalid_file ? 422 : 409;
+                nlohmann::json body = {{"reloaded", outcome.ok}, {"message", outcome.message}};
+                if (outcome.ok) {
+                  body["changed"] = outcome.changed;
+                } else {
+                  body["error"] = outcome.message;
+                  body["errors"] = outcome.errors;
+                }
+                return json(status, body);
+              }));
+  for (const char* method : {"GET", "DELETE"}) {
+    router_.add(method, "/admin/allocations",
+                admin([this](const Request& r, const RouteParams&) { return allocations(r, ""); }));
+    router_.add(method, "/admin/allocations/{id}",
+                admin([this](const Request& r, const RouteParams& params) {
+                  return allocations(r, params.find("id")->second);
+                }));
   }
-  constexpr std::string_view kAllocations = "/admin/allocations";
-  if (path == kAllocations) {
-    handleAllocations(request, "");
-    return;
-  }
-  if (path.rfind(std::string(kAllocations) + "/", 0) == 0) {
-    handleAllocations(request, path.substr(kAllocations.size() + 1));
-    return;
-  }
-  reply(request, 404, {{"error", "no such endpoint"}, {"path", std::string(path)}});
+  router_.add("GET", "/admin/calls/{callId}",
+              admin([this](const Request&, const RouteParams& params) {
+                if (!hooks_.call) {
+                  return json(404, {{"error", "the call API is off (api.listen is empty)"}});
+                }
+                const auto call = hooks_.call(params.find("callId")->second);
+                if (!call) {
+                  return json(503, {{"error", "the control plane did not answer"}});
+                }
+                return call->is_null() ? json(404, {{"error", "no such call"}}) : json(200, *call);
+              }));
 }
 
-void ControlServer::handleAllocations(evhttp_request* request, std::string_view id_text) {
-  const auto command = evhttp_request_get_command(request);
+Response ControlServer::allocations(const Request& request, const std::string& id_text) const {
   const AllocationQuery query = parseAllocationQuery(request, id_text);
   if (!query.error.empty()) {
-    reply(request, 400, {{"error", query.error}});
-    return;
+    return json(400, {{"error", query.error}});
   }
   const std::string& user = query.user;
   const std::optional<std::uint64_t>& id = query.id;
-  const auto unavailable = [&] {
-    reply(request, 503, {{"error", "the workers did not answer; try again"}});
-  };
-  if (command == EVHTTP_REQ_GET) {
+  const Response unavailable = json(503, {{"error", "the workers did not answer; try again"}});
+  if (request.method == "GET") {
     if (!id) {
       const auto listed = hooks_.list(user, query.limit);
-      if (!listed) {
-        unavailable();
-        return;
-      }
-      reply(request, 200, *listed);
-      return;
+      return listed ? json(200, *listed) : unavailable;
     }
     const auto one = hooks_.show(*id);
     if (!one) {
-      unavailable();
-    } else if (one->is_null()) {
-      reply(request, 404, {{"error", "no such allocation"}, {"id", std::string(id_text)}});
-    } else {
-      reply(request, 200, *one);
+      return unavailable;
     }
-    return;
-  }
-  if (command != EVHTTP_REQ_DELETE) {
-    reply(request, 405, {{"error", "use GET or DELETE"}});
-    return;
+    return one->is_null() ? json(404, {{"error", "no such allocation"}, {"id", id_text}})
+                          : json(200, *one);
   }
   if (!id && user.empty()) {
-    reply(request, 400,
-          {{"error", "say which: /admin/allocations/<id> or /admin/allocations?user=<user id>"}});
-    return;
+    return json(400, {{"error",
+                       "say which: /admin/allocations/<id> or /admin/allocations?user=<user id>"}});
   }
   const auto deleted = hooks_.kick(user, id);
   if (!deleted) {
-    unavailable();
-  } else if (id && *deleted == 0) {
-    reply(request, 404, {{"error", "no such allocation"}, {"id", std::string(id_text)}});
-  } else {
-    reply(request, 200, {{"deleted", *deleted}});
+    return unavailable;
   }
+  if (id && *deleted == 0) {
+    return json(404, {{"error", "no such allocation"}, {"id", id_text}});
+  }
+  return json(200, {{"deleted", *deleted}});
 }
 
 }  // namespace turnpike::app

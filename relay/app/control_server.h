@@ -9,17 +9,16 @@
 #include <nlohmann/json.hpp>
 
 #include "conf/config.h"
+#include "control/http/http_server.h"
 #include "relay/app/fault_tally.h"
 #include "relay/app/reload_outcome.h"
 
 struct event_base;
-struct evhttp;
-struct evhttp_request;
 
 namespace turnpike::app {
 
-/// Health and admin endpoints on `control.listen` (libevent's evhttp, on a
-/// thread of its own), JSON in and out:
+/// Health and admin endpoints on `control.listen`, on the call API's HTTP
+/// layer (control/http) with a thread and loop of their own, JSON in and out:
 ///   GET    /healthz                      200 while the process runs
 ///   GET    /readyz                       200 when serving, 503 while draining
 /// and, with bearer `control.admin_token` (404 when no token is set):
@@ -29,6 +28,7 @@ namespace turnpike::app {
 ///   GET    /admin/allocations/ID         show one
 ///   DELETE /admin/allocations/ID         delete one
 ///   DELETE /admin/allocations?user=U     delete all of a user's (kick)
+///   GET    /admin/calls/ID               a call and its timeline
 class ControlServer {
  public:
   /// Called on the control thread; each must be thread-safe.
@@ -44,6 +44,9 @@ class ControlServer {
     /// Deletes by id, or all of a user id's; how many.
     std::function<std::optional<std::size_t>(const std::string&, std::optional<std::uint64_t>)>
         kick;
+    /// A call and its timeline; null JSON when unknown; nullopt: no answer.
+    /// Unset: the call API is off.
+    std::function<std::optional<nlohmann::json>(const std::string&)> call;
   };
 
   /// Listens and starts serving; nullptr with `error` set when it cannot.
@@ -55,20 +58,17 @@ class ControlServer {
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
 
-  [[nodiscard]] std::uint16_t port() const { return port_; }
+  [[nodiscard]] std::uint16_t port() const { return server_->port(); }
   /// A new admin token (reload); empty turns the admin endpoints off. Thread-safe.
   void setAdminToken(std::string token);
 
  private:
-  ControlServer(std::string admin_token, Hooks hooks, ProcessTally& tally)
-      : admin_token_(std::move(admin_token)), hooks_(std::move(hooks)), tally_(tally) {}
-  /// Sends a JSON answer (invalid UTF-8 replaced) and counts it.
-  void reply(evhttp_request* request, int status, const nlohmann::json& body);
-  static void onRequest(evhttp_request* request, void* self);
-  void handle(evhttp_request* request);
-  void handleAdmin(evhttp_request* request, std::string_view path);
-  void handleAllocations(evhttp_request* request, std::string_view id_text);
-
+  ControlServer(std::string admin_token, Hooks hooks, ProcessTally& tally);
+  void addRoutes();
+  /// Wraps an admin handler: the bearer token first.
+  control::http::Handler admin(control::http::Handler handler) const;
+  control::http::Response allocations(const control::http::Request& request,
+                                      const std::string& id_text) const;
   std::string adminToken() const;
 
   mutable std::mutex token_mutex_;
@@ -76,8 +76,8 @@ class ControlServer {
   Hooks hooks_;
   ProcessTally& tally_;
   event_base* base_ = nullptr;
-  evhttp* http_ = nullptr;
-  std::uint16_t port_ = 0;
+  control::http::Router router_;
+  std::unique_ptr<control::http::HttpServer> server_;
   std::thread thread_;
 };
 

@@ -1,5 +1,7 @@
 #include "relay/app/metrics.h"
 
+#include "relay/app/call_metrics.h"
+
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -261,6 +263,7 @@ std::vector<MetricFamily> MetricsCollector::collectAll() const {
   add(auth, static_cast<double>(c.auth_bad_integrity), {{"reason", "bad_integrity"}});
   add(auth, static_cast<double>(c.auth_stale_nonce), {{"reason", "stale_nonce"}});
   add(auth, static_cast<double>(c.auth_expired_username), {{"reason", "expired_username"}});
+  add(auth, static_cast<double>(c.auth_call_ended), {{"reason", "call_ended"}});
   add(auth, static_cast<double>(c.auth_unknown_user), {{"reason", "unknown_user"}});
   add(auth, static_cast<double>(c.auth_quota), {{"reason", "quota"}});
 
@@ -312,6 +315,9 @@ std::vector<MetricFamily> MetricsCollector::collectAll() const {
     out.push_back(std::move(*f));
   }
   addOperations(out);
+  if (operations_.calls != nullptr) {
+    addCallMetrics(out, *operations_.calls);
+  }
   addTally(out, total.loop_errors);
   addProcessMetrics(out, started_);
   return out;

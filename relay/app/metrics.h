@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "control/control_stats.h"
 #include "relay/app/config_reload.h"
 #include "relay/app/fault_tally.h"
 #include "relay/app/redis_usage_stream.h"
@@ -27,6 +28,8 @@ class MetricsCollector final : public prometheus::Collectable {
     const RedisUsageStream* usage = nullptr;
     /// Internal errors and control answers; it also counts what Collect throws.
     ProcessTally* tally = nullptr;
+    /// The call control plane's counters; null when the call API is off.
+    const control::ControlStats* calls = nullptr;
   };
   MetricsCollector(std::vector<const net::Worker*> workers, const net::SharedState& shared,
                    Operations operations);

@@ -14,8 +14,11 @@
 
 #include <prometheus/exposer.h>
 
+#include "auth/call_credentials.h"
+#include "control/control_plane.h"
 #include "relay/app/allocation_directory.h"
 #include "relay/app/allocation_events.h"
+#include "relay/app/call_relay_port.h"
 #include "relay/app/config_reload.h"
 #include "relay/app/control_server.h"
 #include "relay/app/metrics.h"
@@ -208,6 +211,33 @@ void raiseFileLimit(const conf::Config& config) {
   }
 }
 
+// RFC 7065 URIs of this node's listeners, for TURN credentials: the bound
+// address, or the advertised relay address where it listens on all.
+std::vector<std::string> turnUris(const conf::Config& config, const net::WorkerSockets& sockets,
+                                  const stun::TransportAddress& advertised) {
+  if (!config.api.turn_uris.empty()) {
+    return config.api.turn_uris;
+  }
+  const auto host = [&](const stun::TransportAddress& local) {
+    const bool any = std::all_of(local.ip.begin(), local.ip.begin() + local.ipSize(),
+                                 [](std::uint8_t b) { return b == 0; });
+    stun::TransportAddress shown = any ? advertised : local;
+    shown.port = local.port;
+    return shown.toString();
+  };
+  std::vector<std::string> uris;
+  for (const auto& s : sockets.udp) {
+    uris.push_back("turn:" + host(s.local) + "?transport=udp");
+  }
+  for (const auto& s : sockets.tcp) {
+    uris.push_back("turn:" + host(s.local) + "?transport=tcp");
+  }
+  for (const auto& s : sockets.tls) {
+    uris.push_back("turns:" + host(s.local) + "?transport=tcp");
+  }
+  return uris;
+}
+
 }  // namespace
 
 int runServer(const conf::Config& config, const std::string& config_path) {
@@ -224,7 +254,29 @@ int runServer(const conf::Config& config, const std::string& config_path) {
     }
   }
   SteadyClock clock;
-  auto shared = buildSharedState(config, clock);
+  // The call control plane opens its store before the relay is built: the
+  // relay checks the call-bound credentials it signs and refuses those of
+  // calls that ended, restart or not.
+  std::unique_ptr<control::ControlPlane> plane;
+  std::shared_ptr<auth::CallRevocations> revocations;
+  std::shared_ptr<const auth::CredentialProvider> call_credentials;
+  if (listeners.ok && !config.api.listen.empty()) {
+    std::string error;
+    plane = control::ControlPlane::open(config, error);
+    if (!plane) {
+      spdlog::critical("{}", error);
+      closeAll(listeners);
+      return 1;
+    }
+    revocations = std::make_shared<auth::CallRevocations>();
+    for (const auto& r : plane->revocations()) {
+      revocations->add(r.call_id, r.until);
+    }
+    call_credentials = std::make_shared<auth::CallCredentials>(
+        plane->turnSecret(), std::chrono::duration_cast<std::chrono::seconds>(config.auth.max_ttl),
+        std::chrono::duration_cast<std::chrono::seconds>(config.calls.max_duration), revocations);
+  }
+  auto shared = buildSharedState(config, clock, call_credentials);
   if (!shared) {
     listeners.ok = false;
   }
@@ -259,7 +311,16 @@ int runServer(const conf::Config& config, const std::string& config_path) {
   if (config.redis.address) {
     usage_stream = std::make_unique<RedisUsageStream>(config.redis, config.usage.buffer, tally);
   }
-  AllocationEvents observer(config.node, clock, usage_stream.get());
+  AllocationEvents events(config.node, clock, usage_stream.get());
+  std::unique_ptr<CallAllocationNotes> call_notes;
+  std::vector<turn::AllocationObserver*> observers{&events};
+  if (plane) {
+    call_notes = std::make_unique<CallAllocationNotes>(*plane);
+    observers.push_back(call_notes.get());
+  }
+  ObserverFanout observer(std::move(observers));
+  const auto uris =
+      turnUris(config, listeners.per_worker.front(), shared->relays.front().advertised);
   std::vector<std::unique_ptr<net::Worker>> workers;
   std::vector<net::Worker*> worker_list;
   for (unsigned i = 0; i < worker_count; ++i) {
@@ -275,8 +336,10 @@ int runServer(const conf::Config& config, const std::string& config_path) {
     std::vector<const net::Worker*> views(worker_list.begin(), worker_list.end());
     metrics = std::make_shared<MetricsCollector>(
         std::move(views), *shared,
-        MetricsCollector::Operations{
-            .reloader = &reloader, .usage = usage_stream.get(), .tally = &tally});
+        MetricsCollector::Operations{.reloader = &reloader,
+                                     .usage = usage_stream.get(),
+                                     .tally = &tally,
+                                     .calls = plane ? &plane->stats() : nullptr});
     exposer = exposeMetrics(config, metrics);
     if (!exposer) {
       return 1;
@@ -320,9 +383,11 @@ int runServer(const conf::Config& config, const std::string& config_path) {
          .list = [&directory](const std::string& user,
                               std::size_t limit) { return directory.list(user, limit); },
          .show = [&directory](std::uint64_t id) { return directory.show(id); },
-         .kick = [&directory](
-                     const std::string& user,
-                     std::optional<std::uint64_t> id) { return directory.kick(user, id); }},
+         .kick = [&directory](const std::string& user,
+                              std::optional<std::uint64_t> id) { return directory.kick(user, id); },
+         .call = plane ? std::function<std::optional<nlohmann::json>(const std::string&)>(
+                             [p = plane.get()](const std::string& id) { return p->adminCall(id); })
+                       : nullptr},
         tally, error);
     if (!control) {
       spdlog::critical("control.listen: {}", error);
@@ -338,6 +403,32 @@ int runServer(const conf::Config& config, const std::string& config_path) {
                  control->port(),
                  config.control.admin_token.empty() ? "; admin endpoints off: no admin_token"
                                                     : ", /admin/*");
+  }
+  std::unique_ptr<net::TlsContext> api_tls;
+  std::unique_ptr<CallRelayPort> relay_port;
+  if (plane) {
+    std::string error;
+    if (config.api.tls) {
+      api_tls = net::TlsContext::create(config.tls, error);
+    }
+    relay_port = std::make_unique<CallRelayPort>(
+        worker_list, revocations,
+        [p = plane.get()](std::function<void()> task) { p->post(std::move(task)); });
+    if ((config.api.tls && !api_tls) ||
+        !plane->start(*relay_port, api_tls ? api_tls->context() : nullptr, uris, error)) {
+      spdlog::critical("api: {}", error);
+      for (auto& w : workers) {
+        w->requestStop();
+      }
+      return 1;
+    }
+    const auto ports = plane->ports();
+    for (std::size_t i = 0; i < ports.size(); ++i) {
+      const auto& e = config.api.listen[i];
+      spdlog::info("api on {}://{}:{} (/v1, WebSocket /v1/events){}",
+                   config.api.tls ? "https" : "http", e.ipv6 ? "[" + e.ip + "]" : e.ip, ports[i],
+                   api_tls && api_tls->selfSigned() ? "; self-signed certificate" : "");
+    }
   }
   std::vector<event*> signal_events;
   for (int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
@@ -367,6 +458,10 @@ int runServer(const conf::Config& config, const std::string& config_path) {
       total.relayedTotal().bytes_to_peer, total.relayedTotal().packets_to_peer,
       total.relayedTotal().bytes_from_peer, total.relayedTotal().packets_from_peer);
   control.reset();
+  // After the workers: their last deletions were noted on its loop.
+  if (plane) {
+    plane->stop();
+  }
   exposer.reset();
   usage_stream.reset();  // writes what the workers' last deletions left queued
   for (event* e : signal_events) {

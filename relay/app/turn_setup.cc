@@ -40,7 +40,8 @@ std::vector<conf::RelayAddress> relayAddresses(const conf::Config& config) {
 }  // namespace
 
 std::shared_ptr<const net::ReloadedPolicy> buildPolicy(
-    const conf::Config& config, const std::array<std::uint8_t, 32>& nonce_key) {
+    const conf::Config& config, const std::array<std::uint8_t, 32>& nonce_key,
+    std::shared_ptr<const auth::CredentialProvider> call_credentials) {
   auto p = std::make_shared<net::ReloadedPolicy>();
   auto& settings = p->settings;
   settings.software = config.server.software;
@@ -67,7 +68,11 @@ std::shared_ptr<const net::ReloadedPolicy> buildPolicy(
   if (!config.auth.rest_secrets.empty()) {
     providers.push_back(std::make_shared<auth::RestCredentials>(
         config.auth.rest_secrets,
-        std::chrono::duration_cast<std::chrono::seconds>(config.auth.max_ttl)));
+        std::chrono::duration_cast<std::chrono::seconds>(config.auth.max_ttl),
+        call_credentials != nullptr));
+  }
+  if (call_credentials) {
+    providers.push_back(std::move(call_credentials));
   }
   if (providers.empty()) {
     spdlog::warn("no auth.rest_secrets or auth.static_users: every TURN request will be refused");
@@ -97,10 +102,13 @@ std::shared_ptr<const net::ReloadedPolicy> buildPolicy(
   return p;
 }
 
-std::optional<net::SharedState> buildSharedState(const conf::Config& config, const Clock& clock) {
+std::optional<net::SharedState> buildSharedState(
+    const conf::Config& config, const Clock& clock,
+    std::shared_ptr<const auth::CredentialProvider> call_credentials) {
   net::SharedState s;
   stun::crypto::randomBytes(s.nonce_key);
-  s.policy = buildPolicy(config, s.nonce_key);
+  s.call_credentials = std::move(call_credentials);
+  s.policy = buildPolicy(config, s.nonce_key, s.call_credentials);
   s.peer_connections = std::make_unique<turn::PeerConnections>();
   s.connections = std::make_unique<net::ConnectionLedger>(config.limits.connections_per_source,
                                                           config.limits.total_connections);

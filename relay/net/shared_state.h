@@ -33,6 +33,9 @@ struct SharedState {
   std::shared_ptr<const ReloadedPolicy> policy;
   /// Signs nonces; kept across reloads so issued nonces stay valid.
   std::array<std::uint8_t, 32> nonce_key{};
+  /// Call-bound TURN credentials (the control plane's); kept across
+  /// reloads. Null when the call API is off.
+  std::shared_ptr<const auth::CredentialProvider> call_credentials;
   std::unique_ptr<turn::QuotaLedger> quotas;
   std::vector<std::unique_ptr<turn::RelayPortPool>> port_pools;  // one per relay address
   std::vector<turn::RelayEndpoint> relays;

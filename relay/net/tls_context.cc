@@ -184,4 +184,9 @@ std::string TlsContext::fingerprint() const {
   return text;
 }
 
+ssl_ctx_st* TlsContext::context() const {
+  std::lock_guard lock(mutex_);
+  return context_;
+}
+
 }  // namespace turnpike::net

@@ -33,6 +33,9 @@ class TlsContext {
   /// SHA-256 fingerprint of the certificate in use, "AB:CD:...".
   [[nodiscard]] std::string fingerprint() const;
   [[nodiscard]] bool selfSigned() const { return config_.certificate.empty(); }
+  /// The OpenSSL context in use; valid until the next reload() (the call
+  /// API keeps a context of its own that is never reloaded).
+  [[nodiscard]] ssl_ctx_st* context() const;
 
  private:
   explicit TlsContext(conf::TlsConfig config) : config_(std::move(config)) {}

@@ -57,6 +57,9 @@ class TurnpikeServer {
     if (std::regex_search(out, m, std::regex("control on http://127\\.0\\.0\\.1:(\\d+)"))) {
       control_port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
     }
+    if (std::regex_search(out, m, std::regex("api on https?://127\\.0\\.0\\.1:(\\d+)"))) {
+      api_port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
+    }
   }
   ~TurnpikeServer() { std::remove(config_path_.c_str()); }
 
@@ -66,10 +69,14 @@ class TurnpikeServer {
                const std::string& listen_yaml = kLoopbackListen,
                const std::string& control_yaml = kLoopbackControl,
                const std::string& metrics_yaml = kLoopbackMetrics) {
+    // The call API stays off unless a test turns it on: tests run in
+    // parallel and its default port is fixed.
+    const bool api =
+        extra_yaml.rfind("api:", 0) == 0 || extra_yaml.find("\napi:") != std::string::npos;
     std::ofstream(config_path_) << listen_yaml << metrics_yaml << control_yaml
                                 << "relay:\n  workers: 2\n"
                                 << relay_yaml << "server:\n  shutdown_grace: 2s\n"
-                                << extra_yaml;
+                                << extra_yaml << (api ? "" : "\napi:\n  listen: []\n");
   }
 
   [[nodiscard]] bool ready() const {
@@ -80,6 +87,8 @@ class TurnpikeServer {
   [[nodiscard]] std::uint16_t tlsPort() const { return tls_port_; }
   [[nodiscard]] std::uint16_t metricsPort() const { return metrics_port_; }
   [[nodiscard]] std::uint16_t controlPort() const { return control_port_; }
+  /// The first call API port on 127.0.0.1 (0 when the API is off).
+  [[nodiscard]] std::uint16_t apiPort() const { return api_port_; }
   Subprocess& process() { return *process_; }
   /// Resident memory of the server process, in kB (0 if unreadable).
   [[nodiscard]] long rssKb() const {
@@ -102,6 +111,7 @@ class TurnpikeServer {
   std::uint16_t tls_port_ = 0;
   std::uint16_t metrics_port_ = 0;
   std::uint16_t control_port_ = 0;
+  std::uint16_t api_port_ = 0;
 };
 
 }  // namespace turnpike::testing

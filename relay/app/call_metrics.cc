@@ -1,0 +1,93 @@
+#include "relay/app/call_metrics.h"
+
+#include <string>
+
+namespace turnpike::app {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+MetricFamily family(const char* name, const char* help, MetricType type) {
+  MetricFamily f;
+  f.name = name;
+  f.help = help;
+  f.type = type;
+  return f;
+}
+
+void add(MetricFamily& f, double value, std::vector<ClientMetric::Label> labels = {}) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  if (f.type == MetricType::Counter) {
+    m.counter.value = value;
+  } else {
+    m.gauge.value = value;
+  }
+  f.metric.push_back(std::move(m));
+}
+
+MetricFamily histogram(const char* name, const char* help, const control::SecondsHistogram& h) {
+  auto f = family(name, help, MetricType::Histogram);
+  const auto s = h.snapshot();
+  ClientMetric m;
+  m.histogram.sample_count = s.count;
+  m.histogram.sample_sum = s.sum;
+  for (std::size_t i = 0; i < control::SecondsHistogram::kBounds.size(); ++i) {
+    m.histogram.bucket.push_back({s.cumulative[i], control::SecondsHistogram::kBounds[i]});
+  }
+  m.histogram.bucket.push_back({s.count, std::numeric_limits<double>::infinity()});
+  f.metric.push_back(std::move(m));
+  return f;
+}
+
+}  // namespace
+
+void addCallMetrics(std::vector<MetricFamily>& out, const control::ControlStats& s) {
+  auto created = family("turnpike_calls_created_total", "Calls created.", MetricType::Counter);
+  add(created, static_cast<double>(s.calls_created.load()));
+  auto ended =
+      family("turnpike_calls_ended_total", "Calls ended, by end reason.", MetricType::Counter);
+  for (const auto& [reason, n] : s.endsByReason()) {
+    add(ended, static_cast<double>(n), {{"reason", reason}});
+  }
+  auto outcome = family("turnpike_calls_total", "Calls by outcome: answered, missed, declined.",
+                        MetricType::Counter);
+  add(outcome, static_cast<double>(s.calls_answered.load()), {{"outcome", "answered"}});
+  add(outcome, static_cast<double>(s.calls_missed.load()), {{"outcome", "missed"}});
+  add(outcome, static_cast<double>(s.calls_declined.load()), {{"outcome", "declined"}});
+  auto sockets =
+      family("turnpike_websocket_connections", "Open event WebSockets.", MetricType::Gauge);
+  add(sockets, static_cast<double>(s.websocket_connections.load()));
+  auto events = family("turnpike_call_events_sent_total", "Call events written to WebSockets.",
+                       MetricType::Counter);
+  add(events, static_cast<double>(s.events_sent.load()));
+  auto requests = family("turnpike_api_requests_total", "Call API requests, by route and status.",
+                         MetricType::Counter);
+  for (const auto& [key, n] : s.requests()) {
+    add(requests, static_cast<double>(n),
+        {{"route", key.first}, {"status", std::to_string(key.second)}});
+  }
+  auto creds = family("turnpike_turn_credentials_issued_total",
+                      "TURN credentials handed out for calls.", MetricType::Counter);
+  add(creds, static_cast<double>(s.turn_credentials_issued.load()));
+  auto revoked = family("turnpike_call_allocations_revoked_total",
+                        "TURN allocations deleted because their call ended.", MetricType::Counter);
+  add(revoked, static_cast<double>(s.allocations_revoked.load()));
+  auto store =
+      family("turnpike_store_errors_total", "Writes the call store refused.", MetricType::Counter);
+  add(store, static_cast<double>(s.store_errors.load()));
+  for (auto* f :
+       {&created, &ended, &outcome, &sockets, &events, &requests, &creds, &revoked, &store}) {
+    out.push_back(std::move(*f));
+  }
+  out.push_back(histogram("turnpike_call_time_to_ring_seconds",
+                          "From create to the first callee device reached.", s.time_to_ring));
+  out.push_back(histogram("turnpike_call_time_to_answer_seconds", "From create to accept.",
+                          s.time_to_answer));
+  out.push_back(
+      histogram("turnpike_call_duration_seconds", "From accept to end.", s.call_duration));
+}
+
+}  // namespace turnpike::app
