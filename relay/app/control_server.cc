@@ -208,15 +208,17 @@ Response ControlServer::allocations(const Request& request, const std::string& i
   }
   const std::string& user = query.user;
   const std::optional<std::uint64_t>& id = query.id;
-  const Response unavailable = json(503, {{"error", "the workers did not answer; try again"}});
+  const auto unavailable = [] {
+    return json(503, {{"error", "the workers did not answer; try again"}});
+  };
   if (request.method == "GET") {
     if (!id) {
       const auto listed = hooks_.list(user, query.limit);
-      return listed ? json(200, *listed) : unavailable;
+      return listed ? json(200, *listed) : unavailable();
     }
     const auto one = hooks_.show(*id);
     if (!one) {
-      return unavailable;
+      return unavailable();
     }
     return one->is_null() ? json(404, {{"error", "no such allocation"}, {"id", id_text}})
                           : json(200, *one);
@@ -227,7 +229,7 @@ Response ControlServer::allocations(const Request& request, const std::string& i
   }
   const auto deleted = hooks_.kick(user, id);
   if (!deleted) {
-    return unavailable;
+    return unavailable();
   }
   if (id && *deleted == 0) {
     return json(404, {{"error", "no such allocation"}, {"id", id_text}});
