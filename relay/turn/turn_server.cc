@@ -238,6 +238,14 @@ Outcome TurnServer::authenticated(const RequestContext& ctx, TurnHandler handler
                                core_.authenticator->realm(),
                                core_.authenticator->nonceFor(ctx.source(), unix_now));
     default:
+      // The call ended and took the client's allocation with it: say so
+      // (437) rather than ask for credentials it can never have again. A
+      // new Allocate with them still gets 401.
+      if (auth.failure == auth::AuthFailure::CallEnded &&
+          ctx.request.method() != stun::Method::Allocate &&
+          core_.allocations.find(ctx.five_tuple) == nullptr) {
+        return errorResponse(ctx, software, stun::error_codes::kAllocationMismatch);
+      }
       return challengeResponse(ctx, software, stun::error_codes::kUnauthenticated,
                                core_.authenticator->realm(),
                                core_.authenticator->nonceFor(ctx.source(), unix_now));

@@ -77,6 +77,10 @@ TEST_F(CallCredentialsTest, ARevokedCallIsRefusedAndItsAllocationsGo) {
   ASSERT_EQ(observer.deleted.size(), 1U);
   EXPECT_EQ(observer.deleted[0].second, turn::DeletionReason::CallEnded);
   EXPECT_EQ(turn::deletionReasonName(turn::DeletionReason::CallEnded), "call_ended");
+  // The allocation is gone: a Refresh learns that (437); a new Allocate
+  // with the call's credentials is refused (401).
+  EXPECT_EQ(errorCode(refresh(user)), 437);
+  EXPECT_EQ(errorCode(allocate(user)), 401);
 }
 
 TEST_F(CallCredentialsTest, ARevocationEndsWhenItsTimeIsUp) {
