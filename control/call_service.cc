@@ -291,7 +291,9 @@ void CallService::hello(http::WebSocket& socket, const DeviceKey& device, bool f
   const bool first = hub_.deviceOf(socket) == nullptr;
   hub_.bind(socket, device, foreground);
   if (!first) {
-    return;  // a foreground change: nothing to replay
+    // A foreground change: acknowledged, nothing replayed twice.
+    socket.sendText(dump({{"event", "hello.ok"}, {"deviceId", device.device_id}, {"replayed", 0}}));
+    return;
   }
   CallChanges changes;
   // Serialized now: committing below may grow the event lists.
