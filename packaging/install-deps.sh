@@ -20,7 +20,8 @@ packages=(
   # network namespaces for tests of what crosses the host's own addresses
   iproute2
   # independent HTTP/WebSocket clients for the call API tests
-  python3-websockets python3-jwt python3-aiohttp python3-yaml python3-jsonschema
+  python3-websockets python3-jwt python3-cryptography python3-aiohttp python3-yaml
+  python3-jsonschema openapi-specification
   # usage records reach a real Redis in the tests
   redis-server
   # the browser test: Debian's Chromium, driven from Node.js by playwright-core

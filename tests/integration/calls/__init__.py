@@ -1,0 +1,1 @@
+"""Black-box tests of the call API (control-plane.md) against the real binary."""
