@@ -379,10 +379,14 @@ bool HttpServer::listen(const std::string& host, std::uint16_t port, std::string
     error = "cannot resolve " + host + ": " + gai_strerror(rc);
     return false;
   }
+  // A reconnect storm (every device after a network blip) must not wait
+  // out SYN retries behind libevent's default backlog of 128; the kernel
+  // caps it at net.core.somaxconn.
+  constexpr int kBacklog = 4096;
   evconnlistener* listener =
       evconnlistener_new_bind(impl_->base, &Impl::onAccept, impl_.get(),
-                              LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, -1,
-                              found->ai_addr, static_cast<int>(found->ai_addrlen));
+                              LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+                              kBacklog, found->ai_addr, static_cast<int>(found->ai_addrlen));
   freeaddrinfo(found);
   if (listener == nullptr) {
     error = "cannot listen on " + host + ":" + service + ": " +
