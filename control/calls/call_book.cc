@@ -268,6 +268,12 @@ CallOutcome CallBook::signal(const std::string& call_id, const DeviceKey& actor,
     out.retry_after = wait.value_or(UnixMillis{1000});
     return out;
   }
+  const std::size_t bytes = data.dump().size();
+  if (e->signal_bytes + bytes > kMaxSignalBytesPerCall) {
+    return failure(409, "signaling_limit",
+                   "this call has carried its limit of signaling (" +
+                       std::to_string(kMaxSignalBytesPerCall / 1024) + " KiB)");
+  }
   std::vector<DeviceKey> to;
   const auto answering = e->call.answeringDevice();
   if (p->role == Role::Host) {
@@ -285,6 +291,7 @@ CallOutcome CallBook::signal(const std::string& call_id, const DeviceKey& actor,
   }
   data["fromUserId"] = actor.user_id;
   data["fromDeviceId"] = actor.device_id;
+  e->signal_bytes += bytes;
   static constexpr std::string_view kNames[] = {"signal.offer", "signal.answer", "signal.ice"};
   emit(*e, std::string(kNames[static_cast<int>(kind)]), std::move(data), std::move(to), changes);
   CallOutcome out = ok(*e, p, 202);
@@ -368,6 +375,12 @@ void CallBook::restore(Call call, std::vector<CallEvent> events) {
   Entry& e = calls_[id];
   e.call = std::move(call);
   e.events = std::move(events);
+  e.signal_bytes = 0;
+  for (const auto& event : e.events) {
+    if (event.name.rfind("signal.", 0) == 0) {
+      e.signal_bytes += event.data.dump().size();
+    }
+  }
   if (!e.call.ended()) {
     index(e.call);
     if (e.call.deadline) {

@@ -66,6 +66,10 @@ enum class SignalKind { Offer, Answer, Ice };
 class CallBook {
  public:
   static constexpr std::size_t kMaxEventsPerCall = 500;
+  /// Signaling a call may carry in all (SDP and ICE, as stored for replay):
+  /// a real call needs a few tens of KB; more would let one caller fill
+  /// memory through calls nobody answers.
+  static constexpr std::size_t kMaxSignalBytesPerCall = std::size_t{256} * 1024;
   static constexpr std::size_t kMaxActiveCalls = 200'000;
 
   CallBook(const conf::CallsConfig& config, const Clock& clock, const DeviceRegistry& devices,
@@ -108,6 +112,7 @@ class CallBook {
   struct Entry {
     Call call;
     std::vector<CallEvent> events;
+    std::size_t signal_bytes = 0;  ///< of signal.* events, against the budget
   };
 
   Entry* findEntry(const std::string& call_id);

@@ -107,9 +107,13 @@ class Server:
         self.starts += 1
         self.log_path = os.path.join(self.tmpdir, f"turnpike-{self.starts}.log")
         log = open(self.log_path, "wb")
+        # Under ASan, freed memory sits in a 256 MB quarantine by default and
+        # shows as RSS; a small one keeps the memory bounds meaningful.
+        env = dict(os.environ)
+        env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=16"
         self.proc = subprocess.Popen([BINARY, "--config", self.config_path], stdout=log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     cwd=self.tmpdir, preexec_fn=_die_with_parent)
+                                     cwd=self.tmpdir, preexec_fn=_die_with_parent, env=env)
         log.close()
         deadline = time.monotonic() + self.START_TIMEOUT
         while time.monotonic() < deadline:

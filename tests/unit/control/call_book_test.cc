@@ -307,6 +307,23 @@ TEST_F(CallBookTest, SignalsGoToRingingDevicesThenOnlyToTheAnswerer) {
   EXPECT_EQ(back.events[0].second.recipients, std::vector<DeviceKey>{kAlicePhone});
 }
 
+TEST_F(CallBookTest, ACallsSignalingHasAByteBudget) {
+  const auto id = call(kAlicePhone, "bob");
+  const std::string sdp(30 * 1024, 'x');
+  int accepted = 0;
+  for (int i = 0; i < 20; ++i) {
+    clock_.advance(seconds{1});  // under the per-second rate
+    CallChanges c;
+    const auto out = book_->signal(id, kAlicePhone, SignalKind::Offer, {{"sdp", sdp}}, c);
+    if (out.status == 202) {
+      ++accepted;
+    } else {
+      EXPECT_EQ(out.error_code, "signaling_limit");
+    }
+  }
+  EXPECT_EQ(accepted, 8);  // 8 x 30 KiB fit in 256 KiB, the 9th does not
+}
+
 TEST_F(CallBookTest, AStrangerGets404ForReadsAndActions) {
   const auto id = call(kAlicePhone, "bob");
   CallChanges c;
