@@ -52,7 +52,9 @@ void ControlLoop::stop() {
     }
     stopped_ = true;
   }
-  event_base_loopbreak(base_);
+  // Broken from inside the loop: a loopbreak from here before the thread
+  // entered event_base_dispatch would be forgotten when it does.
+  event_active(wake_, 0, 0);
   if (thread_.joinable()) {
     thread_.join();
   }
@@ -66,6 +68,11 @@ void ControlLoop::runPosted() {
   std::deque<std::function<void()>> tasks;
   {
     std::lock_guard lock(mutex_);
+    if (stopped_) {
+      posted_.clear();
+      event_base_loopbreak(base_);
+      return;
+    }
     tasks.swap(posted_);
   }
   for (auto& task : tasks) {

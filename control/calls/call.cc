@@ -1,5 +1,7 @@
 #include "control/calls/call.h"
 
+#include "control/calls/enum_names.h"
+
 #include <ctime>
 
 namespace turnpike::control {
@@ -11,16 +13,6 @@ constexpr std::string_view kStateNames[] = {"created", "ringing", "connecting", 
 constexpr std::string_view kRoleNames[] = {"host", "member"};
 constexpr std::string_view kParticipantStateNames[] = {"invited",  "ringing", "accepted",
                                                        "declined", "busy",    "left"};
-
-template <typename Enum, std::size_t N>
-std::optional<Enum> fromName(const std::string_view (&names)[N], std::string_view name) {
-  for (std::size_t i = 0; i < N; ++i) {
-    if (names[i] == name) {
-      return static_cast<Enum>(i);
-    }
-  }
-  return std::nullopt;
-}
 
 nlohmann::json deviceKeyJson(const DeviceKey& k) { return {k.user_id, k.device_id}; }
 
@@ -56,7 +48,7 @@ std::string_view participantStateName(ParticipantState s) {
   return kParticipantStateNames[static_cast<int>(s)];
 }
 std::optional<CallType> callTypeFromName(std::string_view name) {
-  return fromName<CallType>(kTypeNames, name);
+  return enumFromName<CallType>(kTypeNames, name);
 }
 
 nlohmann::json CallEvent::message(const std::string& call_id) const {

@@ -29,6 +29,14 @@ std::string lowercase(std::string s) {
   return s;
 }
 
+// The callee's other rung devices: told when one of them answered or refused.
+std::vector<DeviceKey> allBut(const std::vector<DeviceKey>& devices, const DeviceKey& one) {
+  std::vector<DeviceKey> out;
+  std::copy_if(devices.begin(), devices.end(), std::back_inserter(out),
+               [&](const DeviceKey& d) { return !(d == one); });
+  return out;
+}
+
 bool activeOnLine(CallState s) { return s == CallState::Connecting || s == CallState::Connected; }
 
 }  // namespace
@@ -191,14 +199,8 @@ CallOutcome CallBook::decline(const std::string& call_id, const DeviceKey& actor
   if (busy) {
     emit(*e, "call.busy", {{"reason", kBusy}}, {e->call.callerDevice()}, changes);
   }
-  std::vector<DeviceKey> others;
-  for (const auto& d : e->call.rung) {
-    if (!(d == actor)) {
-      others.push_back(d);
-    }
-  }
-  if (!others.empty()) {
-    emit(*e, "call.ended", {{"reason", kRejectedElsewhere}}, others, changes);
+  if (auto others = allBut(e->call.rung, actor); !others.empty()) {
+    emit(*e, "call.ended", {{"reason", kRejectedElsewhere}}, std::move(others), changes);
   }
   finish(*e, busy ? kBusy : kDeclined, changes, {}, {});
   return ok(*e, p);
@@ -514,13 +516,7 @@ void CallBook::acceptFor(Entry& e, Participant& callee, const DeviceKey& device,
   touch(e, "accept", device.device_id, changes);
   emit(e, "call.accepted", {{"byUserId", device.user_id}, {"byDeviceId", device.device_id}},
        {e.call.callerDevice()}, changes);
-  std::vector<DeviceKey> others;
-  for (const auto& d : e.call.rung) {
-    if (!(d == device)) {
-      others.push_back(d);
-    }
-  }
-  if (!others.empty()) {
+  if (auto others = allBut(e.call.rung, device); !others.empty()) {
     emit(e, "call.ended", {{"reason", kAnsweredElsewhere}}, std::move(others), changes);
   }
 }

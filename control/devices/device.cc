@@ -1,21 +1,13 @@
 #include "control/devices/device.h"
 
+#include "control/calls/enum_names.h"
+
 namespace turnpike::control {
 namespace {
 
 constexpr std::string_view kPlatforms[] = {"ios", "android", "web"};
 constexpr std::string_view kKinds[] = {"voip", "apns", "fcm"};
 constexpr std::string_view kEnvs[] = {"production", "sandbox"};
-
-template <typename Enum, std::size_t N>
-std::optional<Enum> fromName(const std::string_view (&names)[N], std::string_view name) {
-  for (std::size_t i = 0; i < N; ++i) {
-    if (names[i] == name) {
-      return static_cast<Enum>(i);
-    }
-  }
-  return std::nullopt;
-}
 
 // Enough to tell tokens apart in a list; too little to push with.
 std::string masked(const std::string& token) {
@@ -37,12 +29,14 @@ std::string_view platformName(Platform p) { return kPlatforms[static_cast<int>(p
 std::string_view pushKindName(PushKind k) { return kKinds[static_cast<int>(k)]; }
 std::string_view pushEnvName(PushEnv e) { return kEnvs[static_cast<int>(e)]; }
 std::optional<Platform> platformFromName(std::string_view n) {
-  return fromName<Platform>(kPlatforms, n);
+  return enumFromName<Platform>(kPlatforms, n);
 }
 std::optional<PushKind> pushKindFromName(std::string_view n) {
-  return fromName<PushKind>(kKinds, n);
+  return enumFromName<PushKind>(kKinds, n);
 }
-std::optional<PushEnv> pushEnvFromName(std::string_view n) { return fromName<PushEnv>(kEnvs, n); }
+std::optional<PushEnv> pushEnvFromName(std::string_view n) {
+  return enumFromName<PushEnv>(kEnvs, n);
+}
 
 nlohmann::json Device::toJson() const {
   nlohmann::json tokens = nlohmann::json::array();
