@@ -1,5 +1,7 @@
 #include "relay/app/call_metrics.h"
 
+#include "relay/app/metric_family.h"
+
 #include <string>
 
 namespace turnpike::app {
@@ -10,22 +12,11 @@ using prometheus::MetricFamily;
 using prometheus::MetricType;
 
 MetricFamily family(const char* name, const char* help, MetricType type) {
-  MetricFamily f;
-  f.name = name;
-  f.help = help;
-  f.type = type;
-  return f;
+  return metricFamily(name, help, type);
 }
 
 void add(MetricFamily& f, double value, std::vector<ClientMetric::Label> labels = {}) {
-  ClientMetric m;
-  m.label = std::move(labels);
-  if (f.type == MetricType::Counter) {
-    m.counter.value = value;
-  } else {
-    m.gauge.value = value;
-  }
-  f.metric.push_back(std::move(m));
+  addSample(f, value, std::move(labels));
 }
 
 MetricFamily histogram(const char* name, const char* help, const control::SecondsHistogram& h) {

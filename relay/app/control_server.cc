@@ -1,7 +1,5 @@
 #include "relay/app/control_server.h"
 
-#include <event2/event.h>
-
 #include <spdlog/spdlog.h>
 
 #include <charconv>
@@ -86,39 +84,25 @@ ControlServer::ControlServer(std::string admin_token, Hooks hooks, ProcessTally&
 std::unique_ptr<ControlServer> ControlServer::start(const conf::ControlConfig& config, Hooks hooks,
                                                     ProcessTally& tally, std::string& error) {
   std::unique_ptr<ControlServer> s(new ControlServer(config.admin_token, std::move(hooks), tally));
-  s->base_ = event_base_new();
   s->addRoutes();
   s->server_ = std::make_unique<control::http::HttpServer>(
-      s->base_, s->router_, controlLimits(), nullptr,
+      s->loop_.base(), s->router_, controlLimits(), nullptr,
       [&tally](std::string_view /*route*/, int status) { tally.countControlResponse(status); });
   const auto& listen = *config.listen;
   if (!s->server_->listen(listen.ip, listen.port, error)) {
     error = "cannot listen on " + listen.toString() + ": " + error;
     return nullptr;
   }
-  s->thread_ = std::thread([base = s->base_] {
-    // Keeps the loop alive between connections.
-    event* keepalive = event_new(
-        base, -1, EV_PERSIST, [](int, short, void*) {}, nullptr);
-    const timeval hour{3600, 0};
-    event_add(keepalive, &hour);
-    event_base_dispatch(base);
-    event_free(keepalive);
-  });
+  s->loop_.start();
   return s;
 }
 
 ControlServer::~ControlServer() {
-  if (thread_.joinable()) {
-    event_base_loopbreak(base_);
-    thread_.join();
-  }
+  // The loop's thread is joined first: the server is then only touched here.
+  loop_.stop();
   if (server_) {
     server_->shutdown();
     server_.reset();
-  }
-  if (base_ != nullptr) {
-    event_base_free(base_);
   }
 }
 

@@ -4,16 +4,14 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "conf/config.h"
+#include "control/control_loop.h"
 #include "control/http/http_server.h"
 #include "relay/app/fault_tally.h"
 #include "relay/app/reload_outcome.h"
-
-struct event_base;
 
 namespace turnpike::app {
 
@@ -75,10 +73,9 @@ class ControlServer {
   std::string admin_token_;  // guarded by token_mutex_
   Hooks hooks_;
   ProcessTally& tally_;
-  event_base* base_ = nullptr;
+  control::ControlLoop loop_;  ///< the thread and loop the endpoints run on
   control::http::Router router_;
   std::unique_ptr<control::http::HttpServer> server_;
-  std::thread thread_;
 };
 
 }  // namespace turnpike::app

@@ -1,6 +1,7 @@
 #include "relay/app/metrics.h"
 
 #include "relay/app/call_metrics.h"
+#include "relay/app/metric_family.h"
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -27,22 +28,11 @@ constexpr std::array<const char*, 8> kMethodNames = {"binding",           "alloc
                                                      "connection_bind",   "other"};
 
 MetricFamily family(const char* name, const char* help, MetricType type) {
-  MetricFamily f;
-  f.name = name;
-  f.help = help;
-  f.type = type;
-  return f;
+  return metricFamily(name, help, type);
 }
 
 void add(MetricFamily& f, double value, std::vector<ClientMetric::Label> labels = {}) {
-  ClientMetric m;
-  m.label = std::move(labels);
-  if (f.type == MetricType::Counter) {
-    m.counter.value = value;
-  } else {
-    m.gauge.value = value;
-  }
-  f.metric.push_back(std::move(m));
+  addSample(f, value, std::move(labels));
 }
 
 std::string transportLabel(turn::Transport t) { return std::string(turn::transportName(t)); }
