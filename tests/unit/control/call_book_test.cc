@@ -309,7 +309,7 @@ TEST_F(CallBookTest, SignalsGoToRingingDevicesThenOnlyToTheAnswerer) {
 
 TEST_F(CallBookTest, ACallsSignalingHasAByteBudget) {
   const auto id = call(kAlicePhone, "bob");
-  const std::string sdp(30 * 1024, 'x');
+  const std::string sdp(std::size_t{30} * 1024, 'x');
   int accepted = 0;
   for (int i = 0; i < 20; ++i) {
     clock_.advance(seconds{1});  // under the per-second rate
