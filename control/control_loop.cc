@@ -2,6 +2,7 @@
 
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <pthread.h>
 
 #include <spdlog/spdlog.h>
 
@@ -9,7 +10,7 @@
 
 namespace turnpike::control {
 
-ControlLoop::ControlLoop() {
+ControlLoop::ControlLoop(std::string name) : name_(std::move(name)) {
   evthread_use_pthreads();
   base_ = event_base_new();
   wake_ = event_new(base_, -1, 0, &ControlLoop::onWake, this);
@@ -23,6 +24,7 @@ ControlLoop::~ControlLoop() {
 
 void ControlLoop::start() {
   thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
     // Keeps the loop alive with nothing else registered.
     event* keepalive = event_new(
         base_, -1, EV_PERSIST, [](int, short, void*) {}, nullptr);

@@ -3,6 +3,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 
 struct event_base;
@@ -14,7 +15,8 @@ namespace turnpike::control {
 /// control plane runs here; other threads reach it only through post().
 class ControlLoop {
  public:
-  ControlLoop();
+  /// `name` names its thread (at most 15 characters: top -H, /proc).
+  explicit ControlLoop(std::string name = "tp-control");
   ~ControlLoop();
   ControlLoop(const ControlLoop&) = delete;
   ControlLoop& operator=(const ControlLoop&) = delete;
@@ -36,6 +38,7 @@ class ControlLoop {
   std::mutex mutex_;
   std::deque<std::function<void()>> posted_;  // guarded by mutex_
   bool stopped_ = false;                      // guarded by mutex_
+  std::string name_;
   std::thread thread_;
 };
 

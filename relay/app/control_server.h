@@ -73,7 +73,7 @@ class ControlServer {
   std::string admin_token_;  // guarded by token_mutex_
   Hooks hooks_;
   ProcessTally& tally_;
-  control::ControlLoop loop_;  ///< the thread and loop the endpoints run on
+  control::ControlLoop loop_{"tp-admin"};  ///< the thread and loop the endpoints run on
   control::http::Router router_;
   std::unique_ptr<control::http::HttpServer> server_;
 };

@@ -1,5 +1,6 @@
 #include "relay/net/worker.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -94,6 +95,10 @@ void Worker::start() {
       core_.peer_connections);
   loop_.runAfter(kSweepInterval, [this] { sweep(); });
   thread_ = std::thread([this] {
+    // Named so per-thread CPU (top -H, /proc/PID/task/*/comm) tells the
+    // relay's work from the control plane's.
+    const std::string name = "tp-worker-" + std::to_string(index_);
+    pthread_setname_np(pthread_self(), name.c_str());
     spdlog::debug("worker {} running", index_);
     loop_.run();
     spdlog::debug("worker {} stopped", index_);
