@@ -427,6 +427,11 @@ TEST(Hardening, DataConnectionsCloseWithTheirAllocationAndCountInUsage) {
     pushed += static_cast<std::size_t>(n);
   }
   ASSERT_GT(pushed, 0U);
+  // The relay has forwarded some of it (the client's socket has bytes it
+  // does not read) before the kick: on a slow (ASan) build the kick could
+  // otherwise come first and the record rightly show 0 bytes to the client.
+  pollfd forwarded{data.socket().fd(), POLLIN, 0};
+  ASSERT_EQ(::poll(&forwarded, 1, 5000), 1);
 
   const auto kicked =
       httpRequest(server.controlPort(), "DELETE", "/admin/allocations?user=alice", kBearer);
