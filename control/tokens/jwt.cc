@@ -192,7 +192,11 @@ std::optional<nlohmann::json> verifyUnguarded(std::string_view token,
 }  // namespace
 
 std::string signJwt(const nlohmann::json& claims, const SigningKey& key) {
-  const nlohmann::json header = {{"alg", "ES256"}, {"typ", "JWT"}, {"kid", key.kid()}};
+  const char* alg = key.algorithm() == JwtAlgorithm::RS256 ? "RS256" : "ES256";
+  nlohmann::json header = {{"alg", alg}, {"typ", "JWT"}};
+  if (!key.kid().empty()) {
+    header["kid"] = key.kid();
+  }
   std::string token = base64UrlEncode(dumpJson(header));
   token += '.';
   token += base64UrlEncode(dumpJson(claims));

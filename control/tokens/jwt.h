@@ -40,24 +40,37 @@ class VerifyKey {
   std::shared_ptr<const Impl> impl_;
 };
 
-/// An ES256 (P-256) private key that signs JWTs. Copyable (shared handle).
+/// A private key that signs JWTs: ES256 (P-256) for call tokens and APNs
+/// provider tokens, RS256 for Google service-account assertions. Copyable
+/// (shared handle).
 class SigningKey {
  public:
   static SigningKey generateEs256();
   /// A PEM private key (PKCS#8 or SEC1 EC); must be P-256.
   static std::optional<SigningKey> fromPem(std::string_view pem, std::string& error);
+  /// A PEM RSA private key (PKCS#8 or PKCS#1) of at least 2048 bits, for RS256.
+  static std::optional<SigningKey> rsaFromPem(std::string_view pem, std::string& error);
+  /// The same key under another "kid" (APNs names its keys itself).
+  [[nodiscard]] SigningKey withKid(std::string kid) const {
+    SigningKey copy = *this;
+    copy.kid_ = std::move(kid);
+    return copy;
+  }
+  [[nodiscard]] JwtAlgorithm algorithm() const { return algorithm_; }
   /// PKCS#8 PEM, to keep a generated key.
   [[nodiscard]] std::string toPem() const;
   /// The public half, with the same kid.
   [[nodiscard]] VerifyKey verifyKey() const;
   /// RFC 7638-style thumbprint of the public key, base64url, 16 characters.
   [[nodiscard]] const std::string& kid() const { return kid_; }
-  /// The JWS raw R||S signature of `signing_input` (64 bytes).
+  /// The JWS signature of `signing_input`: raw R||S (64 bytes) for ES256,
+  /// the PKCS#1 v1.5 signature for RS256.
   [[nodiscard]] std::string sign(std::string_view signing_input) const;
 
   struct Impl;
 
  private:
+  JwtAlgorithm algorithm_ = JwtAlgorithm::ES256;
   std::string kid_;
   std::shared_ptr<const Impl> impl_;
 };
@@ -65,7 +78,7 @@ class SigningKey {
 std::string base64UrlEncode(std::string_view bytes);
 std::optional<std::string> base64UrlDecode(std::string_view text);
 
-/// A compact JWS (header.payload.signature) with alg ES256 and `kid`,
+/// A compact JWS (header.payload.signature) with the key's alg and `kid`,
 /// header and payload serialized with nlohmann::json.
 std::string signJwt(const nlohmann::json& claims, const SigningKey& key);
 

@@ -252,6 +252,26 @@ std::optional<SigningKey> SigningKey::fromPem(std::string_view pem, std::string&
   return key;
 }
 
+std::optional<SigningKey> SigningKey::rsaFromPem(std::string_view pem, std::string& error) {
+  BioPtr bio = detail::memoryBio(pem);
+  PkeyPtr pkey(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, detail::refusePassword, nullptr)
+                   : nullptr);
+  if (!pkey) {
+    error = detail::takeOpenSslError("not an unencrypted PEM private key");
+    return std::nullopt;
+  }
+  if (EVP_PKEY_get_base_id(pkey.get()) != EVP_PKEY_RSA || EVP_PKEY_get_bits(pkey.get()) < 2048) {
+    error = "not an RSA key of at least 2048 bits (RS256)";
+    return std::nullopt;
+  }
+  SigningKey key;
+  key.algorithm_ = JwtAlgorithm::RS256;
+  auto impl = std::make_shared<Impl>();
+  impl->pkey = std::move(pkey);
+  key.impl_ = std::move(impl);
+  return key;
+}
+
 std::string SigningKey::toPem() const {
   if (!impl_) {
     return {};
@@ -299,6 +319,10 @@ std::string SigningKey::sign(std::string_view signing_input) const {
   if (EVP_DigestSign(ctx.get(), out, &length, bytesOf(signing_input), signing_input.size()) != 1) {
     ERR_clear_error();
     return {};
+  }
+  if (algorithm_ == JwtAlgorithm::RS256) {
+    der.resize(length);
+    return der;
   }
   return derToRawSignature(out, length);
 }
