@@ -216,6 +216,7 @@ struct Config {
   ApiConfig api;
   CallsConfig calls;
   CallTokensConfig call_tokens;
+  PushConfig push;
 
   bool operator==(const Config&) const = default;
 };

@@ -440,6 +440,7 @@ void readRoot(YamlReader& r, const YAML::Node& root, Config& config) {
             {"api", [&](auto& n, auto& p) { readApi(r, n, p, config.api); }},
             {"calls", [&](auto& n, auto& p) { readCalls(r, n, p, config.calls); }},
             {"call_tokens", [&](auto& n, auto& p) { readCallTokens(r, n, p, config.call_tokens); }},
+            {"push", [&](auto& n, auto& p) { readPush(r, n, p, config.push); }},
         });
   if (config.listen.udp.empty() && config.listen.tcp.empty()) {
     r.error(root["listen"], "listen", "no udp or tcp listen address: the server would do nothing");

@@ -75,4 +75,48 @@ struct StoreConfig {
   bool operator==(const StoreConfig&) const = default;
 };
 
+/// push.apns: token-based APNs (a .p8 key of the team). Empty private_key:
+/// no APNs, and iOS devices ring only over their WebSocket.
+struct ApnsConfig {
+  std::string team_id;
+  std::string key_id;
+  std::string private_key;   ///< PEM file (.p8)
+  int private_key_line = 0;  ///< where the file was named, for errors found on reading it
+  std::string bundle_id;
+  std::string production_url = "https://api.push.apple.com";
+  std::string sandbox_url = "https://api.sandbox.push.apple.com";
+
+  [[nodiscard]] bool enabled() const { return !private_key.empty(); }
+  bool operator==(const ApnsConfig&) const = default;
+};
+
+/// push.fcm: FCM HTTP v1 with a Google service account. Empty
+/// service_account: no FCM.
+struct FcmConfig {
+  std::string service_account;  ///< JSON file
+  int service_account_line = 0;
+  std::string url = "https://fcm.googleapis.com";
+
+  [[nodiscard]] bool enabled() const { return !service_account.empty(); }
+  bool operator==(const FcmConfig&) const = default;
+};
+
+struct PushRateLimits {
+  std::uint32_t per_device_per_minute = 10;
+  std::uint32_t per_user_per_minute = 30;
+
+  bool operator==(const PushRateLimits&) const = default;
+};
+
+struct PushConfig {
+  ApnsConfig apns;
+  FcmConfig fcm;
+  std::string ca_file;  ///< extra trust for the providers' TLS (local test servers)
+  PushRateLimits rate_limits;
+  /// One request's deadline (an invite's is also cut at the ring deadline).
+  Duration request_timeout{std::chrono::seconds{10}};
+
+  bool operator==(const PushConfig&) const = default;
+};
+
 }  // namespace turnpike::conf

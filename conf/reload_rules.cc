@@ -67,6 +67,7 @@ std::vector<std::string> reloadableChanges(const Config& running, const Config& 
   compare(out, "drain.alternate_servers", a.drain.alternate_servers, b.drain.alternate_servers);
   compare(out, "control.admin_token", a.control.admin_token, b.control.admin_token);
   compare(out, "log.level", a.log.level, b.log.level);
+  compare(out, "push", a.push, b.push);
   return out;
 }
 
