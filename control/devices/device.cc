@@ -69,7 +69,8 @@ nlohmann::json Device::toStored() const {
           {"tokens", std::move(tokens)},
           {"caps", capabilitiesJson(capabilities)},
           {"registeredAt", registered_at.count()},
-          {"lastSeenAt", last_seen_at.count()}};
+          {"lastSeenAt", last_seen_at.count()},
+          {"tokensAt", tokens_at.count()}};
 }
 
 std::optional<Device> Device::fromStored(const nlohmann::json& j) {
@@ -88,6 +89,7 @@ std::optional<Device> Device::fromStored(const nlohmann::json& j) {
                       caps.at("calls").get<bool>()};
     d.registered_at = UnixMillis{j.at("registeredAt").get<std::int64_t>()};
     d.last_seen_at = UnixMillis{j.at("lastSeenAt").get<std::int64_t>()};
+    d.tokens_at = UnixMillis{j.value("tokensAt", d.registered_at.count())};
     return d;
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;

@@ -47,6 +47,9 @@ struct Device {
   Capabilities capabilities;
   UnixMillis registered_at{0};
   UnixMillis last_seen_at{0};
+  /// The last registration, which set push_tokens: an APNs 410 older than
+  /// this does not remove a token.
+  UnixMillis tokens_at{0};
 
   /// The contract's shape; tokens shown as "…" + their last 8 characters.
   [[nodiscard]] nlohmann::json toJson() const;

@@ -29,6 +29,7 @@ DeviceRegistry::Registered DeviceRegistry::registerDevice(Device incoming, UnixM
     unindexTokens(it->second);
   }
   incoming.last_seen_at = now;
+  incoming.tokens_at = now;
   // One token, one device: a token registered here leaves its old owner.
   for (const auto& token : incoming.push_tokens) {
     const auto owner = token_owner_.find(tokenKey(token));
@@ -74,6 +75,24 @@ bool DeviceRegistry::remove(const DeviceKey& key) {
   }
   devices_.erase(it);
   return true;
+}
+
+const Device* DeviceRegistry::removeToken(const DeviceKey& key, PushKind kind,
+                                          const std::string& token,
+                                          std::optional<UnixMillis> unless_after) {
+  auto it = devices_.find(key);
+  if (it == devices_.end() || (unless_after && it->second.tokens_at > *unless_after)) {
+    return nullptr;
+  }
+  auto& tokens = it->second.push_tokens;
+  const auto before = tokens.size();
+  const PushToken dead{kind, token};
+  std::erase_if(tokens, [&](const PushToken& t) { return t.kind == kind && t.token == token; });
+  if (tokens.size() == before) {
+    return nullptr;
+  }
+  token_owner_.erase(tokenKey(dead));
+  return &it->second;
 }
 
 void DeviceRegistry::restore(Device device) {

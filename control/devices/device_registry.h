@@ -33,6 +33,11 @@ class DeviceRegistry {
   /// Sets last_seen_at; null when unknown.
   const Device* heartbeat(const DeviceKey& key, UnixMillis now);
   bool remove(const DeviceKey& key);
+  /// A provider said `token` is dead: removes it from the device that holds
+  /// it, unless that device registered its tokens after `unless_after`.
+  /// The changed device, or null when nothing changed.
+  const Device* removeToken(const DeviceKey& key, PushKind kind, const std::string& token,
+                            std::optional<UnixMillis> unless_after = std::nullopt);
   /// Loads a stored device (start-up), tokens already unique.
   void restore(Device device);
 
