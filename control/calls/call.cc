@@ -105,14 +105,13 @@ nlohmann::json Call::toStored() const {
     people.push_back({p.participant_id, p.user_id, static_cast<int>(p.role),
                       static_cast<int>(p.state), p.device_id});
   }
-  nlohmann::json rung_json = nlohmann::json::array();
-  for (const auto& k : rung) {
-    rung_json.push_back(deviceKeyJson(k));
-  }
-  nlohmann::json reached_json = nlohmann::json::array();
-  for (const auto& k : reached) {
-    reached_json.push_back(deviceKeyJson(k));
-  }
+  auto keysJson = [](const std::vector<DeviceKey>& keys) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& k : keys) {
+      out.push_back(deviceKeyJson(k));
+    }
+    return out;
+  };
   return {{"id", call_id},
           {"type", static_cast<int>(type)},
           {"mode", mode},
@@ -127,8 +126,10 @@ nlohmann::json Call::toStored() const {
           {"avatarUrl", caller_avatar_url},
           {"deadline", optionalMillis(deadline)},
           {"maxEnd", max_end.count()},
-          {"rung", std::move(rung_json)},
-          {"reached", std::move(reached_json)},
+          {"rung", keysJson(rung)},
+          {"reached", keysJson(reached)},
+          {"pushed", keysJson(pushed)},
+          {"pushFailed", keysJson(push_failed)},
           {"seq", seq}};
 }
 
@@ -156,6 +157,9 @@ std::optional<Call> Call::fromStored(const nlohmann::json& j) {
     c.max_end = UnixMillis{j.at("maxEnd").get<std::int64_t>()};
     c.rung = deviceKeys(j.at("rung"));
     c.reached = deviceKeys(j.at("reached"));
+    // Calls stored before push (schema 2) have neither list.
+    c.pushed = deviceKeys(j.value("pushed", nlohmann::json::array()));
+    c.push_failed = deviceKeys(j.value("pushFailed", nlohmann::json::array()));
     c.seq = j.at("seq").get<std::uint64_t>();
     if (c.participants.empty()) {
       return std::nullopt;

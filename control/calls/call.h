@@ -101,6 +101,10 @@ struct Call {
   /// were reached (event written to a socket).
   std::vector<DeviceKey> rung;
   std::vector<DeviceKey> reached;
+  /// Rung devices sent an invite push (never a second one), and those whose
+  /// invite failed for good.
+  std::vector<DeviceKey> pushed;
+  std::vector<DeviceKey> push_failed;
   std::uint64_t seq = 0;  ///< of the last event emitted
 
   [[nodiscard]] bool ended() const { return state == CallState::Ended; }

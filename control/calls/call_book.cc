@@ -131,6 +131,7 @@ CallOutcome CallBook::create(const CreateRequest& request, CallChanges& changes)
       markReached(e, device, changes);
     }
   }
+  orderInvites(e, changes);
   return ok(e, &e.call.host(), 201);
 }
 
@@ -336,6 +337,41 @@ std::vector<std::pair<std::string, const CallEvent*>> CallBook::deviceOnline(
   return replay;
 }
 
+void CallBook::pushAnswered(const std::string& call_id, const DeviceKey& device, bool delivered,
+                            CallChanges& changes) {
+  Entry* e = findEntry(call_id);
+  if (e == nullptr || e->call.ended()) {
+    return;
+  }
+  if (delivered) {
+    markReached(*e, device, changes);
+    return;
+  }
+  if (!contains(e->call.push_failed, device)) {
+    e->call.push_failed.push_back(device);
+    changes.calls.push_back(call_id);
+  }
+  if (e->call.answered()) {
+    return;
+  }
+  const bool any_left = std::any_of(e->call.rung.begin(), e->call.rung.end(), [&](const auto& d) {
+    return !contains(e->call.push_failed, d) || presence_.online(d);
+  });
+  if (!any_left) {
+    touch(*e, "unreachable", "", changes, {{"why", "every invite push failed"}});
+    finish(*e, kUnreachable, changes);
+  }
+}
+
+bool CallBook::ringing(const std::string& call_id, const DeviceKey& device) const {
+  const auto it = calls_.find(call_id);
+  if (it == calls_.end()) {
+    return false;
+  }
+  const Call& call = it->second.call;
+  return !call.ended() && !call.answered() && contains(call.rung, device);
+}
+
 void CallBook::tick(CallChanges& changes) {
   const UnixMillis now = clock_.unixMillis();
   while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
@@ -437,6 +473,9 @@ void CallBook::emit(Entry& e, std::string name, nlohmann::json data, std::vector
   event.data = std::move(data);
   event.recipients = std::move(to);
   e.events.push_back(event);
+  if (event.name == "call.ended") {
+    orderCancels(e, event, changes);
+  }
   changes.events.emplace_back(e.call.call_id, std::move(event));
   changes.calls.push_back(e.call.call_id);
 }
@@ -502,6 +541,34 @@ void CallBook::markReached(Entry& e, const DeviceKey& device, CallChanges& chang
     e.call.participants[1].state = ParticipantState::Ringing;
     emit(e, "call.ringing", {{"deviceCount", e.call.rung.size()}}, {e.call.callerDevice()},
          changes);
+  }
+}
+
+void CallBook::orderInvites(Entry& e, CallChanges& changes) {
+  for (const auto& device : e.call.rung) {
+    if (contains(e.call.pushed, device) || presence_.foreground(device)) {
+      continue;
+    }
+    const Device* d = devices_.find(device);
+    if (d == nullptr || !presence_.pushable(*d)) {
+      continue;
+    }
+    e.call.pushed.push_back(device);
+    changes.pushes.push_back({PushOrder::Kind::Invite, e.call.call_id, device, ""});
+  }
+}
+
+void CallBook::orderCancels(const Entry& e, const CallEvent& ended, CallChanges& changes) {
+  const auto answering = e.call.answeringDevice();
+  const std::string reason = ended.data.value("reason", "");
+  for (const auto& device : ended.recipients) {
+    // The device that answered is past ringing; one whose invite failed has
+    // nothing to cancel.
+    if (!contains(e.call.pushed, device) || contains(e.call.push_failed, device) ||
+        (answering && *answering == device)) {
+      continue;
+    }
+    changes.pushes.push_back({PushOrder::Kind::Cancel, e.call.call_id, device, reason});
   }
 }
 

@@ -28,14 +28,28 @@ class Presence {
   [[nodiscard]] virtual bool pushable(const Device& device) const = 0;
 };
 
+/// A push the state machine asks for: an invite to a rung device that has
+/// no socket in the foreground, or a cancel to a device that had an invite
+/// (control-plane.md "Push"). The sender picks provider and token.
+struct PushOrder {
+  enum class Kind { Invite, Cancel };
+  Kind kind = Kind::Invite;
+  std::string call_id;
+  DeviceKey device;
+  std::string reason;  ///< Cancel: the reason of that device's call.ended
+};
+
 /// What an action changed: the store commits it, then events go out.
 struct CallChanges {
   std::vector<std::string> calls;  ///< ids of calls to store
   std::vector<std::pair<std::string, CallEvent>> events;
   std::vector<std::pair<std::string, TimelineEntry>> timeline;
   std::vector<std::string> ended;  ///< calls that ended: revoke their TURN credentials
+  std::vector<PushOrder> pushes;   ///< sent once the rest is stored
 
-  [[nodiscard]] bool empty() const { return calls.empty() && events.empty() && timeline.empty(); }
+  [[nodiscard]] bool empty() const {
+    return calls.empty() && events.empty() && timeline.empty() && pushes.empty();
+  }
 };
 
 /// The answer to an action: a call (the caller answers 200/201 with it) or
@@ -92,6 +106,14 @@ class CallBook {
   /// the events of its calls in progress addressed to it, in seq order.
   std::vector<std::pair<std::string, const CallEvent*>> deviceOnline(const DeviceKey& device,
                                                                      CallChanges& changes);
+  /// An invite push to `device` was accepted by its provider (`delivered`:
+  /// the device is reached) or failed for good; a call whose every rung
+  /// device failed so, with none online, ends `unreachable`.
+  void pushAnswered(const std::string& call_id, const DeviceKey& device, bool delivered,
+                    CallChanges& changes);
+  /// Whether an invite to `device` is still wanted: the call rings it.
+  [[nodiscard]] bool ringing(const std::string& call_id, const DeviceKey& device) const;
+
   /// Fires every deadline at or before now.
   void tick(CallChanges& changes);
   /// The earliest pending deadline.
@@ -126,6 +148,10 @@ class CallBook {
   void finish(Entry& e, std::string_view reason, CallChanges& changes,
               std::vector<DeviceKey> also_tell = {}, const nlohmann::json& detail = {});
   void markReached(Entry& e, const DeviceKey& device, CallChanges& changes);
+  /// Invite pushes for the rung devices with no socket in the foreground.
+  void orderInvites(Entry& e, CallChanges& changes);
+  /// Cancel pushes for the invited devices an event ends the call for.
+  void orderCancels(const Entry& e, const CallEvent& ended, CallChanges& changes);
   void acceptFor(Entry& e, Participant& callee, const DeviceKey& device, CallChanges& changes);
   /// Everyone the call rang or joined, without `except`.
   std::vector<DeviceKey> involved(const Call& call, const DeviceKey* except = nullptr) const;
