@@ -13,6 +13,8 @@ packages=(
   nlohmann-json3-dev libidn-dev zlib1g-dev prometheus-cpp-dev libhiredis-dev
   # the call control plane: HTTP parsing, WebSocket framing, embedded store
   libhttp-parser-dev libwslay-dev libsqlite3-dev
+  # push: HTTP/2 to APNs and FCM through libcurl's multi interface
+  libcurl4-openssl-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev libsrtp2-dev
   # independent STUN/TURN clients for interop tests
@@ -22,6 +24,8 @@ packages=(
   # independent HTTP/WebSocket clients for the call API tests
   python3-websockets python3-jwt python3-cryptography python3-aiohttp python3-yaml
   python3-jsonschema openapi-specification
+  # local HTTP/2 fakes of APNs and FCM, and nghttp2's tools for the push benchmark
+  python3-h2 nghttp2-server nghttp2-client
   # usage records reach a real Redis in the tests
   redis-server
   # the browser test: Debian's Chromium, driven from Node.js by playwright-core
