@@ -1,0 +1,34 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "control/calls/call.h"
+
+namespace turnpike::control::push {
+
+/// What a provider's answer means for the push and the token
+/// (research/push-control.md §1.1, §1.2; control-plane.md "Push").
+enum class Verdict {
+  Delivered,    ///< accepted by the provider
+  Retry,        ///< 5xx, 429, no answer: again later, while it still matters
+  DeadToken,    ///< the token will never work: remove it from the registry
+  ReSign,       ///< APNs ExpiredProviderToken: a fresh provider token, once
+  RefreshAuth,  ///< FCM 401: a fresh OAuth access token, once
+  Failed,       ///< any other refusal: logged and counted, not retried
+};
+
+struct Answer {
+  Verdict verdict = Verdict::Failed;
+  std::string reason;  ///< the provider's reason ("Unregistered", "UNREGISTERED", ...)
+  /// APNs 410: when the token stopped being valid (unix ms).
+  std::optional<UnixMillis> invalid_since;
+  std::optional<std::chrono::milliseconds> retry_after;
+};
+
+/// Retry-After as delay-seconds (RFC 9110 §10.2.3); an HTTP date or junk
+/// gives nullopt. Capped at an hour.
+std::optional<std::chrono::milliseconds> parseRetryAfter(const std::string& value);
+
+}  // namespace turnpike::control::push
