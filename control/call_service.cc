@@ -56,8 +56,7 @@ CallService::CallService(Settings settings, const Clock& clock, CallStore& store
       issuer_(std::move(issuer)),
       relay_(relay),
       stats_(stats),
-      // Push comes later: until then a device rings only over its socket.
-      hub_([](const Device&) { return false; }),
+      hub_([this](const Device& d) { return push_ != nullptr && push_->pushable(d); }),
       book_(settings_.calls, clock_, devices_, hub_, [] { return randomUuid(); }) {}
 
 bool CallService::restore(std::string& error, std::vector<Revocation>& revocations) {
@@ -395,6 +394,7 @@ bool CallService::commit(CallChanges& changes, CallStore::Batch batch) {
     return false;
   }
   announce(changes);
+  sendPushes(changes);
   for (const auto& id : changes.ended) {
     if (relay_ != nullptr) {
       relay_->revokeCall(id, until, [this, id](std::size_t deleted) {
@@ -441,6 +441,77 @@ void CallService::announce(const CallChanges& changes) {
       }
     }
   }
+}
+
+void CallService::sendPushes(const CallChanges& changes) {
+  if (push_ == nullptr) {
+    return;
+  }
+  for (const auto& order : changes.pushes) {
+    const Call* call = book_.find(order.call_id);
+    const Device* device = devices_.find(order.device);
+    if (call != nullptr && device != nullptr) {
+      push_->send(order, *call, *device);
+    }
+  }
+}
+
+void CallService::pushReport(const push::PushReport& report) {
+  stats_.countPush(report.provider, report.kind, report.result);
+  if (report.final) {
+    stats_.push_latency.observe(std::chrono::duration<double>(report.elapsed).count());
+  }
+  nlohmann::json detail{{"provider", report.provider}, {"kind", report.kind},
+                        {"attempt", report.attempt},   {"status", report.status},
+                        {"result", report.result},     {"reason", report.reason}};
+  if (report.retry_in) {
+    detail["retryInMs"] = report.retry_in->count();
+  }
+  const Device* device = devices_.find(report.device);
+  spdlog::log(report.result == "delivered" || report.result == "retry" ? spdlog::level::info
+                                                                       : spdlog::level::warn,
+              "push {}",
+              dump({{"callId", report.call_id},
+                    {"userId", report.device.user_id},
+                    {"deviceId", report.device.device_id},
+                    {"platform", device ? platformName(device->platform) : ""},
+                    {"provider", report.provider},
+                    {"kind", report.kind},
+                    {"attempt", report.attempt},
+                    {"status", report.status},
+                    {"result", report.result},
+                    {"reason", report.reason}}));
+  if (report.result == "dead_token") {
+    removeDeadToken(report);
+  }
+  CallChanges changes;
+  book_.note(report.call_id,
+             TimelineEntry{clock_.unixMillis(), "push", report.device.device_id, std::move(detail)},
+             changes);
+  if (report.kind == "invite" && report.final && report.result != "dropped") {
+    book_.pushAnswered(report.call_id, report.device, report.result == "delivered", changes);
+  }
+  commit(changes);
+}
+
+void CallService::removeDeadToken(const push::PushReport& report) {
+  if (!report.dead_kind) {
+    return;
+  }
+  // APNs 410 carries when the token went bad: a registration after that
+  // brought a token the app still wants.
+  const Device* changed = devices_.removeToken(report.device, *report.dead_kind, report.dead_token,
+                                               report.invalid_since);
+  if (changed == nullptr) {
+    spdlog::info("push: kept {}'s token: re-registered after the provider's {}",
+                 report.device.device_id, report.reason);
+    return;
+  }
+  ++stats_.push_tokens_removed;
+  CallStore::Batch batch;
+  batch.devices.push_back(changed);
+  CallChanges none;
+  commit(none, std::move(batch));
 }
 
 void CallService::logEvent(const Call& call, std::string_view what, const std::string& device_id) {

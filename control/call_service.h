@@ -11,6 +11,7 @@
 #include "control/control_stats.h"
 #include "control/devices/device_registry.h"
 #include "control/events/event_hub.h"
+#include "control/push/push_sender.h"
 #include "control/relay_port.h"
 #include "control/store/call_store.h"
 #include "control/tokens/call_tokens.h"
@@ -48,6 +49,16 @@ class CallService {
     relay_ = relay;
     settings_.turn_uris = std::move(turn_uris);
   }
+  /// The push sender rung devices without a foreground socket get invites
+  /// from (none: they ring only over their socket); before serving.
+  void attachPush(push::PushSender* sender) { push_ = sender; }
+  /// What became of a push attempt (the sender's report hook).
+  void pushReport(const push::PushReport& report);
+  /// Whether the call still rings `device` (the sender's still_ringing hook).
+  [[nodiscard]] bool stillRinging(const std::string& call_id, const DeviceKey& device) const {
+    return book_.ringing(call_id, device);
+  }
+
   /// Loads devices, calls in progress and revocations; false with `error`.
   bool restore(std::string& error, std::vector<Revocation>& revocations);
 
@@ -91,6 +102,8 @@ class CallService {
   /// Stores `changes`, then sends their events and revokes ended calls.
   bool commit(CallChanges& changes, CallStore::Batch batch = {});
   void announce(const CallChanges& changes);
+  void sendPushes(const CallChanges& changes);
+  void removeDeadToken(const push::PushReport& report);
   void logEvent(const Call& call, std::string_view what, const std::string& device_id);
   void countEnd(const Call& call);
   /// A call's answer when it is only in the store (ended and forgotten).
@@ -103,6 +116,7 @@ class CallService {
   tokens::CallTokenIssuer issuer_;
   RelayPort* relay_;
   ControlStats& stats_;
+  push::PushSender* push_ = nullptr;
   DeviceRegistry devices_;
   EventHub hub_;
   CallBook book_;

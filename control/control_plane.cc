@@ -14,6 +14,7 @@
 #include "control/call_service.h"
 #include "control/control_loop.h"
 #include "control/http/http_server.h"
+#include "control/push/push_sender.h"
 #include "control/store/sqlite_store.h"
 #include "control/tokens/user_tokens.h"
 #include "relay/base/clock.h"
@@ -92,6 +93,8 @@ struct ControlPlane::Impl {
   std::optional<tokens::UserTokenVerifier> users;
   ControlLoop loop;
   std::unique_ptr<CallService> service;
+  push::PushCredentials push_credentials;
+  std::unique_ptr<push::PushSender> push;
   std::unique_ptr<api::CallApi> api;
   http::Router router;
   std::unique_ptr<http::HttpServer> server;
@@ -176,6 +179,12 @@ std::unique_ptr<ControlPlane> ControlPlane::open(const conf::Config& config, std
         "api: no user-token key configured (api.user_tokens.hs256_secrets or public_keys): every "
         "/v1 request is refused with 401 until one is");
   }
+  std::vector<conf::ConfigError> push_errors;
+  impl->push_credentials = push::PushCredentials::load(config.push, push_errors);
+  if (!push_errors.empty()) {
+    error = push_errors.front().toString();
+    return nullptr;
+  }
   CallService::Settings settings;
   settings.calls = config.calls;
   settings.turn_ttl = std::chrono::duration_cast<std::chrono::seconds>(config.call_tokens.turn_ttl);
@@ -202,6 +211,24 @@ bool ControlPlane::start(RelayPort& relay, ssl_ctx_st* tls, std::vector<std::str
                          std::string& error) {
   Impl& m = *impl_;
   m.service->attach(&relay, std::move(turn_uris));
+  if (m.config.push.apns.enabled() || m.config.push.fcm.enabled()) {
+    push::PushSender::Hooks hooks;
+    CallService* service = m.service.get();
+    hooks.still_ringing = [service](const std::string& call_id, const DeviceKey& device) {
+      return service->stillRinging(call_id, device);
+    };
+    hooks.report = [service, &m](const push::PushReport& report) {
+      m.stats.push_in_flight = m.push->inFlight();
+      m.stats.push_connections = m.push->connectionsOpened();
+      service->pushReport(report);
+    };
+    hooks.new_id = [] { return randomUuid(); };
+    m.push = std::make_unique<push::PushSender>(m.loop.base(), m.clock, m.config.push,
+                                                std::move(m.push_credentials), std::move(hooks));
+    m.service->attachPush(m.push.get());
+    spdlog::info("push: {}{}", m.config.push.apns.enabled() ? "APNs (token auth) " : "",
+                 m.config.push.fcm.enabled() ? "FCM HTTP v1" : "");
+  }
   m.api = std::make_unique<api::CallApi>(*m.service, *m.users, m.clock, m.stats);
   m.api->addRoutes(m.router);
   http::ServerLimits limits;
@@ -254,6 +281,24 @@ std::optional<nlohmann::json> ControlPlane::adminCall(const std::string& call_id
   return future.get();
 }
 
+bool ControlPlane::reloadPush(const conf::PushConfig& push, std::string& error) {
+  std::vector<conf::ConfigError> errors;
+  auto credentials = push::PushCredentials::load(push, errors);
+  if (!errors.empty()) {
+    error = errors.front().toString();
+    return false;
+  }
+  auto shared = std::make_shared<push::PushCredentials>(std::move(credentials));
+  post([this, push, shared] {
+    if (impl_->push) {
+      impl_->push->reload(push, std::move(*shared));
+    } else if (push.apns.enabled() || push.fcm.enabled()) {
+      spdlog::warn("push: configured by a reload; takes effect after a restart");
+    }
+  });
+  return true;
+}
+
 void ControlPlane::post(std::function<void()> task) { impl_->loop.post(std::move(task)); }
 
 void ControlPlane::stop() {
@@ -262,6 +307,10 @@ void ControlPlane::stop() {
   }
   // The loop's thread is joined first: the server is then only touched here.
   impl_->loop.stop();
+  if (impl_->service) {
+    impl_->service->attachPush(nullptr);
+  }
+  impl_->push.reset();
   if (impl_->server) {
     impl_->server->shutdown();
     impl_->server.reset();

@@ -48,6 +48,10 @@ class ControlPlane {
   /// `GET /admin/calls/{callId}` from another thread: the call and its
   /// timeline, null JSON when unknown, nullopt when the loop did not answer.
   std::optional<nlohmann::json> adminCall(const std::string& call_id);
+  /// SIGHUP: new push credentials and limits from `push`. Keys are read
+  /// here; on an error the running ones stay (false, with `error`).
+  /// Thread-safe; requests in flight are not dropped.
+  bool reloadPush(const conf::PushConfig& push, std::string& error);
   /// Runs `task` on the control thread. Thread-safe.
   void post(std::function<void()> task);
 

@@ -35,6 +35,17 @@ void ControlStats::countRequest(std::string_view route, int status) {
   ++requests_[{std::string(route), status}];
 }
 
+void ControlStats::countPush(std::string_view provider, std::string_view kind,
+                             std::string_view result) {
+  std::lock_guard lock(mutex_);
+  ++pushes_[{std::string(provider), std::string(kind), std::string(result)}];
+}
+
+std::map<ControlStats::PushKey, std::uint64_t> ControlStats::pushes() const {
+  std::lock_guard lock(mutex_);
+  return pushes_;
+}
+
 std::map<std::string, std::uint64_t> ControlStats::endsByReason() const {
   std::lock_guard lock(mutex_);
   return ends_;

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 
 namespace turnpike::control {
@@ -43,12 +44,21 @@ struct ControlStats {
   std::atomic<std::uint64_t> store_errors{0};
   std::atomic<std::uint64_t> turn_credentials_issued{0};
   std::atomic<std::uint64_t> allocations_revoked{0};
+  std::atomic<std::uint64_t> push_tokens_removed{0};  ///< dead tokens taken out of the registry
+  std::atomic<std::uint64_t> push_in_flight{0};
+  std::atomic<std::uint64_t> push_connections{0};  ///< HTTP/2 connections opened to providers
+  SecondsHistogram push_latency;  ///< from the order to the provider's answer (first attempt)
   SecondsHistogram time_to_ring;
   SecondsHistogram time_to_answer;
   SecondsHistogram call_duration;
 
   void countEnd(std::string_view reason);
   void countRequest(std::string_view route, int status);
+  /// One push attempt's outcome: provider "apns"/"fcm", kind
+  /// "invite"/"cancel"/"missed_call", result "delivered"/"retry"/...
+  void countPush(std::string_view provider, std::string_view kind, std::string_view result);
+  using PushKey = std::tuple<std::string, std::string, std::string>;
+  [[nodiscard]] std::map<PushKey, std::uint64_t> pushes() const;
   [[nodiscard]] std::map<std::string, std::uint64_t> endsByReason() const;
   [[nodiscard]] std::map<std::pair<std::string, int>, std::uint64_t> requests() const;
 
@@ -56,6 +66,7 @@ struct ControlStats {
   mutable std::mutex mutex_;
   std::map<std::string, std::uint64_t> ends_;                      // guarded by mutex_
   std::map<std::pair<std::string, int>, std::uint64_t> requests_;  // guarded by mutex_
+  std::map<PushKey, std::uint64_t> pushes_;                        // guarded by mutex_
 };
 
 }  // namespace turnpike::control

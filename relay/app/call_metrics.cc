@@ -66,11 +66,31 @@ void addCallMetrics(std::vector<MetricFamily>& out, const control::ControlStats&
   auto revoked = family("turnpike_call_allocations_revoked_total",
                         "TURN allocations deleted because their call ended.", MetricType::Counter);
   add(revoked, static_cast<double>(s.allocations_revoked.load()));
+  auto pushes = family("turnpike_push_total",
+                       "Push attempts, by provider (apns, fcm), kind (invite, cancel, "
+                       "missed_call) and result (delivered, retry, dead_token, failed, dropped, "
+                       "rate_limited).",
+                       MetricType::Counter);
+  for (const auto& [key, n] : s.pushes()) {
+    const auto& [provider, kind, result] = key;
+    add(pushes, static_cast<double>(n),
+        {{"provider", provider}, {"kind", kind}, {"result", result}});
+  }
+  auto dead = family("turnpike_push_tokens_removed_total",
+                     "Push tokens removed from the registry because the provider called them dead.",
+                     MetricType::Counter);
+  add(dead, static_cast<double>(s.push_tokens_removed.load()));
+  auto push_flight =
+      family("turnpike_push_in_flight", "Push requests awaiting the provider.", MetricType::Gauge);
+  add(push_flight, static_cast<double>(s.push_in_flight.load()));
+  auto push_conns = family("turnpike_push_connections_opened_total",
+                           "HTTP/2 connections opened to APNs and FCM.", MetricType::Counter);
+  add(push_conns, static_cast<double>(s.push_connections.load()));
   auto store =
       family("turnpike_store_errors_total", "Writes the call store refused.", MetricType::Counter);
   add(store, static_cast<double>(s.store_errors.load()));
-  for (auto* f :
-       {&created, &ended, &outcome, &sockets, &events, &requests, &creds, &revoked, &store}) {
+  for (auto* f : {&created, &ended, &outcome, &sockets, &events, &requests, &creds, &revoked,
+                  &pushes, &dead, &push_flight, &push_conns, &store}) {
     out.push_back(std::move(*f));
   }
   out.push_back(histogram("turnpike_call_time_to_ring_seconds",
@@ -79,6 +99,8 @@ void addCallMetrics(std::vector<MetricFamily>& out, const control::ControlStats&
                           s.time_to_answer));
   out.push_back(
       histogram("turnpike_call_duration_seconds", "From accept to end.", s.call_duration));
+  out.push_back(histogram("turnpike_push_latency_seconds",
+                          "From a push's order to its provider's final answer.", s.push_latency));
 }
 
 }  // namespace turnpike::app

@@ -78,8 +78,8 @@ ReloadOutcome ConfigReloader::reload() {
   shared_.quotas->setLimits(next.limits.allocations_per_user, next.limits.total_allocations);
   shared_.connections->setLimits(next.limits.connections_per_source, next.limits.total_connections);
   setLogLevel(next.log.level);
-  if (on_applied_) {
-    on_applied_(next);
+  for (const auto& callback : on_applied_) {
+    callback(next);
   }
   outcome.ok = true;
   outcome.changed = conf::reloadableChanges(running_, next);

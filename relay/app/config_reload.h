@@ -33,7 +33,7 @@ class ConfigReloader {
   /// happen): for parts that live outside the workers, like the admin token.
   void onApplied(std::function<void(const conf::Config&)> callback) {
     std::lock_guard lock(mutex_);
-    on_applied_ = std::move(callback);
+    on_applied_.push_back(std::move(callback));
   }
 
   [[nodiscard]] std::uint64_t succeeded() const { return succeeded_.load(); }
@@ -48,7 +48,7 @@ class ConfigReloader {
   conf::Config running_;  // guarded by mutex_
   net::SharedState& shared_;
   std::vector<net::Worker*> workers_;
-  std::function<void(const conf::Config&)> on_applied_;  // guarded by mutex_
+  std::vector<std::function<void(const conf::Config&)>> on_applied_;  // guarded by mutex_
   std::atomic<std::uint64_t> succeeded_{0};
   std::atomic<std::uint64_t> failed_{0};
 };

@@ -430,6 +430,14 @@ int runServer(const conf::Config& config, const std::string& config_path) {
                    api_tls && api_tls->selfSigned() ? "; self-signed certificate" : "");
     }
   }
+  if (plane) {
+    reloader.onApplied([p = plane.get()](const conf::Config& next) {
+      std::string error;
+      if (!p->reloadPush(next.push, error)) {
+        spdlog::error("reload: push credentials kept: {}", error);
+      }
+    });
+  }
   std::vector<event*> signal_events;
   for (int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
     event* e = evsignal_new(stop.base, s, &onSignal, &stop);
