@@ -25,7 +25,7 @@ packages=(
   python3-websockets python3-jwt python3-cryptography python3-aiohttp python3-yaml
   python3-jsonschema openapi-specification
   # local HTTP/2 fakes of APNs and FCM, and nghttp2's tools for the push benchmark
-  python3-h2 nghttp2-server nghttp2-client
+  python3-h2 nghttp2-server nghttp2-client curl
   # usage records reach a real Redis in the tests
   redis-server
   # the browser test: Debian's Chromium, driven from Node.js by playwright-core

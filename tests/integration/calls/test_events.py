@@ -122,21 +122,9 @@ class EventsTest(ServerTestCase):
         return dict(a=a, adev=adev, asock=asock, b=b, b1=b1, s1=s1, late=late, cid=cid,
                     live=live, incoming=incoming)
 
-    @unittest.skip("needs push (issue 13): until a push provider is configured a device "
-                   "with no socket is not rung, so it has nothing to replay")
-    async def test_offer_replayed_to_a_device_that_connects_late(self):
-        c = await self._call_with_offer()
-        cid = c["cid"]
-        # A device of the callee that wakes up now (as if by its push).
-        s2 = await self.socket(c["b"], c["late"])
-        self.assertGreaterEqual(s2.hello_ok["replayed"], 1, "nothing replayed")
-        replay = await s2.wait_event(cid, "signal.offer")
-        self.assertEqual(c["live"]["seq"], replay["seq"])
-        self.assertEqual(OFFER, replay["data"]["sdp"])
-        self.assertEqual(c["adev"], replay["data"]["fromDeviceId"])
-        # The late device can answer the call.
-        await self.api.action(c["b"], cid, "accept", c["late"])
-        await c["asock"].wait_event(cid, "call.accepted")
+    # A device woken by its push gets the offer replayed: test_push.py
+    # (TestInvites.test_offer_replayed_to_a_device_woken_by_its_push), where a
+    # push provider is configured.
 
     async def test_offer_goes_to_every_ringing_device(self):
         a, b = User("a"), User("b")
