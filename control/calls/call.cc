@@ -70,7 +70,10 @@ const Participant* Call::participantOf(std::string_view user_id) const {
 
 std::optional<DeviceKey> Call::answeringDevice() const {
   for (const auto& p : participants) {
-    if (p.role == Role::Member && p.state == ParticipantState::Accepted) {
+    // A callee's device is set only when it answers; it stays the answering
+    // device after it hangs up (Left).
+    if (p.role == Role::Member && !p.device_id.empty() &&
+        (p.state == ParticipantState::Accepted || p.state == ParticipantState::Left)) {
       return DeviceKey{p.user_id, p.device_id};
     }
   }
