@@ -51,13 +51,15 @@ std::optional<ApnsNotice> apnsInvite(const Call& call, const std::string& device
                                      const std::string& apns_id) {
   nlohmann::json body = invitePayload(call, now);
   std::string text = dump(body);
-  if (text.size() > kVoipLimit) {
-    body.erase("callerAvatarUrl");
-    body.erase("callerDisplayName");
-    text = dump(body);
+  // What CallKit shows goes last: the avatar first.
+  for (const char* optional : {"callerAvatarUrl", "callerDisplayName"}) {
     if (text.size() > kVoipLimit) {
-      return std::nullopt;
+      body.erase(optional);
+      text = dump(body);
     }
+  }
+  if (text.size() > kVoipLimit) {
+    return std::nullopt;
   }
   const auto expiration = std::chrono::duration_cast<std::chrono::seconds>(ringDeadline(call));
   return ApnsNotice{"/3/device/" + device_token,
@@ -126,11 +128,10 @@ Answer classifyApns(const HttpResponse& response) {
 }
 
 std::optional<std::chrono::milliseconds> parseRetryAfter(const std::string& value) {
-  if (value.empty() || value.size() > 9 ||
-      value.find_first_not_of("0123456789") != std::string::npos) {
+  if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos) {
     return std::nullopt;
   }
-  const auto seconds = std::min<std::int64_t>(std::stoll(value), 3600);
+  const auto seconds = value.size() > 4 ? 3600 : std::min<std::int64_t>(std::stoll(value), 3600);
   return std::chrono::milliseconds{seconds * 1000};
 }
 

@@ -22,7 +22,6 @@ namespace turnpike::control::push {
 class ProviderToken {
  public:
   static constexpr std::chrono::minutes kRefreshAfter{50};
-  static constexpr std::chrono::minutes kMinAge{20};
 
   ProviderToken(tokens::SigningKey key, std::string team_id, const Clock& clock,
                 std::chrono::seconds refresh_after = kRefreshAfter);

@@ -85,7 +85,7 @@ std::optional<ServiceAccount> ServiceAccount::parse(const std::string& json_text
 }
 
 const std::string* AccessToken::valid(std::chrono::seconds now) const {
-  return !token_.empty() && now + kEarly < expires_at_ ? &token_ : nullptr;
+  return !token_.empty() && now + early_ < expires_at_ ? &token_ : nullptr;
 }
 
 std::string AccessToken::request(const ServiceAccount& account, std::chrono::seconds now) {
@@ -116,9 +116,15 @@ bool AccessToken::accept(const HttpResponse& response, std::chrono::seconds now,
     error = "token endpoint answer has no access_token or expires_in";
     return false;
   }
+  const std::chrono::seconds lifetime{
+      std::clamp<std::int64_t>(expires->get<std::int64_t>(), 0, 24 * 3600)};
+  if (lifetime < std::chrono::seconds{2}) {
+    error = "token endpoint answer expires_in is under 2 s";
+    return false;
+  }
   token_ = token->get<std::string>();
-  expires_at_ = now + std::chrono::seconds{
-                          std::clamp<std::int64_t>(expires->get<std::int64_t>(), 0, 24 * 3600)};
+  expires_at_ = now + lifetime;
+  early_ = std::min(kEarly, lifetime / 2);
   ++obtained_;
   return true;
 }
@@ -131,9 +137,11 @@ void AccessToken::invalidate(const std::string& used) {
 
 std::string fcmInvite(const Call& call, const std::string& device_token, UnixMillis now) {
   nlohmann::json data = stringValues(invitePayload(call, now));
-  if (dump(data).size() > kDataLimit) {
-    data.erase("callerAvatarUrl");
-    data.erase("callerDisplayName");
+  // What CallKit and ConnectionService show goes last: the avatar first.
+  for (const char* optional : {"callerAvatarUrl", "callerDisplayName"}) {
+    if (dump(data).size() > kDataLimit) {
+      data.erase(optional);
+    }
   }
   const auto left = std::max<std::int64_t>(0, (ringDeadline(call) - now).count());
   return message(device_token, std::move(data), (left + 999) / 1000, call.call_id);
@@ -179,7 +187,9 @@ Answer classifyFcm(const HttpResponse& response) {
     a.retry_after = parseRetryAfter(it->second);
   }
   const bool names_token = message_text.find("registration token") != std::string::npos;
-  if (response.status == 404 || a.reason == "UNREGISTERED" || a.reason == "SENDER_ID_MISMATCH" ||
+  // Only FCM's own UNREGISTERED condemns a token: a bare 404 (a proxy, a
+  // wrong push.fcm.url or project) says nothing about it.
+  if (a.reason == "UNREGISTERED" || a.reason == "SENDER_ID_MISMATCH" ||
       (a.reason == "INVALID_ARGUMENT" && names_token)) {
     a.verdict = Verdict::DeadToken;
   } else if (response.status == 401 && a.reason != "THIRD_PARTY_AUTH_ERROR") {

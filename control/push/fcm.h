@@ -24,7 +24,7 @@ struct ServiceAccount {
 
 /// The OAuth 2.0 access token for FCM: obtained with an RS256 assertion
 /// (RFC 7523) to the account's token_uri, kept until a minute before it
-/// expires, dropped on FCM's 401.
+/// expires (or half its lifetime, for short ones), dropped on FCM's 401.
 class AccessToken {
  public:
   static constexpr std::chrono::seconds kEarly{60};
@@ -43,6 +43,7 @@ class AccessToken {
  private:
   std::string token_;
   std::chrono::seconds expires_at_{0};
+  std::chrono::seconds early_{kEarly};  ///< at most half the token's lifetime
   std::uint64_t obtained_ = 0;
 };
 
