@@ -13,8 +13,8 @@ packages=(
   nlohmann-json3-dev libidn-dev zlib1g-dev prometheus-cpp-dev libhiredis-dev
   # the call control plane: HTTP parsing, WebSocket framing, embedded store
   libhttp-parser-dev libwslay-dev libsqlite3-dev
-  # push: HTTP/2 to APNs and FCM through libcurl's multi interface
-  libcurl4-openssl-dev
+  # push: HTTP/2 to APNs and FCM (nghttp2 frames on libevent's TLS bufferevents)
+  libnghttp2-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev libsrtp2-dev
   # independent STUN/TURN clients for interop tests
