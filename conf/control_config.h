@@ -115,6 +115,9 @@ struct PushConfig {
   PushRateLimits rate_limits;
   /// One request's deadline (an invite's is also cut at the ring deadline).
   Duration request_timeout{std::chrono::seconds{10}};
+  /// A provider connection quiet this long gets an HTTP/2 PING; one not
+  /// answered within min(5s, this) is dropped and its requests retried.
+  Duration ping_interval{std::chrono::seconds{30}};
 
   bool operator==(const PushConfig&) const = default;
 };

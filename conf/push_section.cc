@@ -155,6 +155,13 @@ void readPush(YamlReader& r, const YAML::Node& node, const std::string& path, Pu
                }
              }},
             {"rate_limits", [&](auto& n, auto& p) { readPushLimits(r, n, p, out.rate_limits); }},
+            {"ping_interval",
+             [&](auto& n, auto& p) {
+               if (r.duration(n, p, out.ping_interval) &&
+                   out.ping_interval < Duration{std::chrono::seconds{1}}) {
+                 r.error(n, p, "must be at least 1s");
+               }
+             }},
             {"request_timeout",
              [&](auto& n, auto& p) {
                if (r.duration(n, p, out.request_timeout) &&

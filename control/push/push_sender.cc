@@ -25,6 +25,14 @@ std::optional<std::string> readText(const std::string& path) {
   return text.str();
 }
 
+Http2Client::Options clientOptions(const conf::PushConfig& config) {
+  Http2Client::Options o;
+  o.ca_file = config.ca_file;
+  o.ping_interval = std::chrono::duration_cast<std::chrono::milliseconds>(config.ping_interval);
+  o.ping_timeout = std::min(o.ping_interval, std::chrono::milliseconds{5000});
+  return o;
+}
+
 const PushToken* tokenOf(const Device& device, PushKind kind) {
   for (const auto& t : device.push_tokens) {
     if (t.kind == kind) {
@@ -90,7 +98,7 @@ PushSender::PushSender(event_base* base, const Clock& clock, const conf::PushCon
       config_(config),
       credentials_(std::move(credentials)),
       hooks_(std::move(hooks)),
-      client_(base, Http2Client::Options{config.ca_file}),
+      client_(base, clientOptions(config)),
       per_device_(config.rate_limits.per_device_per_minute, std::chrono::minutes{1}),
       per_user_(config.rate_limits.per_user_per_minute, std::chrono::minutes{1}),
       timers_(base) {

@@ -84,6 +84,7 @@ class PushSender {
 
   [[nodiscard]] std::size_t inFlight() const { return client_.inFlight(); }
   [[nodiscard]] std::uint64_t connectionsOpened() const { return client_.connectionsOpened(); }
+  [[nodiscard]] std::uint64_t pingFailures() const { return client_.pingFailures(); }
   [[nodiscard]] std::uint64_t providerTokensSigned() const;
   [[nodiscard]] std::uint64_t accessTokensObtained() const { return access_.obtained(); }
 
