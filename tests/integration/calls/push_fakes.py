@@ -81,7 +81,7 @@ FCM_ANDROID_KEYS = {"collapse_key", "collapseKey", "priority", "ttl", "restricte
 
 OAUTH_SCRIPT = "<oauth>"        # script() key for the token endpoint
 OUTCOMES = {"ok", "unregistered", "bad_token", "sender_mismatch", "expired_provider_token",
-            "fcm_unauthenticated", "500", "429", "slow", "goaway", "drop", "other_4xx",
+            "fcm_unauthenticated", "500", "429", "slow", "goaway", "drop", "stall", "other_4xx",
             "invalid_grant"}
 
 
@@ -276,6 +276,7 @@ class _Slow:
 
 _GOAWAY = "goaway"
 _DROP = "drop"
+_STALL = "stall"  # the connection goes silent: no answer, no PING ack, still open
 
 
 class _Reject(Exception):
@@ -389,6 +390,8 @@ def _common_outcome(name, arg, ok):
         return _GOAWAY
     if name == "drop":
         return _DROP
+    if name == "stall":
+        return _STALL
     return None
 
 
@@ -828,6 +831,7 @@ class _H2Server(asyncio.Protocol):
         self.unsent = {}         # stream id -> body bytes waiting for window
         self.goaway_last = None  # last_stream_id of a scripted GOAWAY
         self.closed = False
+        self.stalled = False     # a scripted "stall": read nothing, write nothing
 
     # -- asyncio callbacks ---------------------------------------------------
     def connection_made(self, transport):
@@ -850,7 +854,7 @@ class _H2Server(asyncio.Protocol):
         self.fake._connection_lost(self)
 
     def data_received(self, data):
-        if self.conn is None or self.closed:
+        if self.conn is None or self.closed or self.stalled:
             return
         try:
             events = self.conn.receive_data(data)
@@ -915,6 +919,8 @@ class _H2Server(asyncio.Protocol):
             self._goaway(stream_id)
         elif action == _DROP:
             self.abort()
+        elif action == _STALL:
+            self.stalled = True
 
     def refused(self, stream_id):
         """After a scripted GOAWAY, later streams are not processed."""
@@ -966,7 +972,7 @@ class _H2Server(asyncio.Protocol):
         asyncio.get_running_loop().call_later(GOAWAY_CLOSE_DELAY, self.close)
 
     def flush(self):
-        if self.conn is not None and not self.closed:
+        if self.conn is not None and not self.closed and not self.stalled:
             data = self.conn.data_to_send()
             if data:
                 self.transport.write(data)

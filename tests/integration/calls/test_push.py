@@ -443,10 +443,33 @@ class TestProviderAnswers(PushTestCase):
                                                   kind="invite", result="delivered"), 1)
 
 
+class TestHealthChecks(PushTestCase):
+    EXTRA = {"push": {"ping_interval": "1s"}}
+
+    async def test_a_silent_connection_is_found_by_ping_and_the_call_still_rings(self):
+        a, b = self.user("a"), self.user("b")
+        adev, asock = await self.online(a)
+        voip = token("voip")
+        # The provider takes the request, then neither answers nor acks PINGs,
+        # and keeps the TCP connection open.
+        self.fake.script(voip, "stall")
+        await self.ios(b, voip=voip)
+        opened = self.fake.connections_accepted
+        cid = (await self.api.create(a, adev, b.id)).body["call"]["callId"]
+        await asock.wait_event(cid, "call.ringing", timeout=RING)
+        first, second = self.pushes(voip)
+        self.assertNotEqual(first.conn, second.conn, "retried on a new connection")
+        self.assertEqual(200, second.status)
+        self.assertGreater(self.fake.connections_accepted, opened)
+        entries = await self.push_timeline(cid, 2)
+        self.assertIn("PING", entries[0]["reason"])
+
+
 class TestAccessTokenRefresh(PushTestCase):
-    # Google's tokens last an hour; these last 62 s, so the sender (which
-    # refreshes a minute early) needs a new one after two seconds.
-    OAUTH_EXPIRES_IN = 62
+    # Google's tokens last an hour and are renewed a minute early; these last
+    # 4 s, and a token that short is renewed at half its life, so the second
+    # push, 2.5 s after the first, needs a new one.
+    OAUTH_EXPIRES_IN = 4
 
     async def test_the_access_token_is_refreshed_near_expires_in(self):
         a = self.user("a")

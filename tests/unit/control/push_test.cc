@@ -118,7 +118,6 @@ HttpResponse answer(int status, std::string body = "",
   r.status = status;
   r.body = std::move(body);
   r.headers = std::move(headers);
-  r.http2 = true;
   return r;
 }
 
