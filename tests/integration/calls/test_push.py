@@ -5,6 +5,7 @@ Google check), driven through the /v1 API with independent clients."""
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -463,6 +464,51 @@ class TestHealthChecks(PushTestCase):
         self.assertGreater(self.fake.connections_accepted, opened)
         entries = await self.push_timeline(cid, 2)
         self.assertIn("PING", entries[0]["reason"])
+
+
+class TestReload(PushTestCase):
+    def rewrite(self, push):
+        self.server.config = merge(self.server.config, {"push": push})
+        with open(self.server.config_path, "w") as f:
+            yaml.safe_dump(self.server.config, f, sort_keys=False)
+        os.kill(self.server.pid, signal.SIGHUP)
+
+    async def wait_log(self, text, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while text not in self.server.log():
+            if time.monotonic() > deadline:
+                self.fail(f"{text!r} not in the log")
+            await asyncio.sleep(0.05)
+
+    async def test_sighup_keeps_requests_in_flight_and_a_bad_key_keeps_the_old_one(self):
+        a, b = self.user("a"), self.user("b")
+        adev, asock = await self.online(a)
+        voip = token("voip")
+        self.fake.script(voip, ("slow", 1.5))
+        await self.ios(b, voip=voip)
+        cid = (await self.api.create(a, adev, b.id)).body["call"]["callId"]
+        await self.wait_pushes(voip)
+        opened = self.fake.connections_accepted
+        # A reload while the push is in flight: new limits, same keys.
+        self.rewrite({"rate_limits": {"per_device_per_minute": 20}})
+        await self.wait_log("reloaded")
+        await asock.wait_event(cid, "call.ringing", timeout=5)
+        self.assertEqual(200, self.pushes(voip)[0].status)
+        self.assertEqual(opened, self.fake.connections_accepted, "the connection was kept")
+        # A key that is not P-256: refused, the running key stays in use.
+        rsa = os.path.join(self.material.dir, "not-p256.pem")
+        with open(rsa, "w") as f, open(self.material.service_account_path) as sa:
+            f.write(json.load(sa)["private_key"])
+        self.rewrite({"apns": {"private_key": rsa}})
+        await self.wait_log("push credentials kept: push.apns.private_key")
+        c, d = self.user("c"), self.user("d")
+        cdev = await self.device(c)
+        again = token("voip")
+        await self.ios(d, voip=again)
+        await self.api.create(c, cdev, d.id)
+        [push] = await self.wait_pushes(again)
+        self.assertEqual(200, push.status)
+        self.assertEqual(1, len(self.fake.apns_jwts), "the same provider token throughout")
 
 
 class TestAccessTokenRefresh(PushTestCase):
