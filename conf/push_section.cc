@@ -26,8 +26,9 @@ void baseUrl(YamlReader& r, const YAML::Node& n, const std::string& p, std::stri
   if (!r.string(n, p, out)) {
     return;
   }
-  const bool scheme = out.rfind("https://", 0) == 0 || out.rfind("http://", 0) == 0;
-  const auto rest = scheme ? out.substr(out.find("//") + 2) : std::string();
+  // APNs and FCM speak HTTP/2 over TLS only.
+  const bool scheme = out.rfind("https://", 0) == 0;
+  const auto rest = scheme ? out.substr(8) : std::string();
   if (!scheme || rest.empty() || rest.find('/') != std::string::npos) {
     r.error(n, p, "\"" + out + "\" is not a base URL (https://host[:port], no path)");
   }

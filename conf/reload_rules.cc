@@ -45,6 +45,10 @@ std::vector<std::string> restartOnlyChanges(const Config& running, const Config&
   compare(out, "api", a.api, b.api);
   compare(out, "calls", a.calls, b.calls);
   compare(out, "call_tokens", a.call_tokens, b.call_tokens);
+  // The provider connections' trust and health checks are set when they are
+  // built; keys and limits reload.
+  compare(out, "push.ca_file", a.push.ca_file, b.push.ca_file);
+  compare(out, "push.ping_interval", a.push.ping_interval, b.push.ping_interval);
   return out;
 }
 

@@ -178,12 +178,18 @@ TEST_F(PushConfigLoad, ProviderUrlsAreBaseUrls) {
             0U);
   EXPECT_EQ(theError(loadConfig("push:\n  fcm:\n    url: https://\n")).rfind("push.fcm.url:", 0),
             0U);
+  // The providers speak HTTP/2 over TLS only.
+  EXPECT_EQ(theError(loadConfig("push:\n  fcm:\n    url: http://localhost:9090\n"))
+                .rfind("push.fcm.url: line 3:", 0),
+            0U);
   const auto local = loadConfig(
       "push:\n  apns:\n    production_url: https://127.0.0.1:8443\n"
-      "  fcm:\n    url: http://localhost:9090\n");
+      "  fcm:\n    url: https://localhost:9090\n    \n  ping_interval: 2s\n");
   ASSERT_TRUE(local.config.has_value()) << local.errors[0].toString();
   EXPECT_EQ(local.config->push.apns.production_url, "https://127.0.0.1:8443");
-  EXPECT_EQ(local.config->push.fcm.url, "http://localhost:9090");
+  EXPECT_EQ(local.config->push.fcm.url, "https://localhost:9090");
+  EXPECT_EQ(local.config->push.ping_interval, std::chrono::seconds{2});
+  EXPECT_FALSE(loadConfig("push:\n  ping_interval: 500ms\n").config.has_value());
 }
 
 TEST_F(PushConfigLoad, ByDefaultThereIsNoPushAndTheRealServices) {
