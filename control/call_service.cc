@@ -521,7 +521,13 @@ void CallService::logEvent(const Call& call, std::string_view what, const std::s
       p = &candidate;
     }
   }
-  const std::string user = p != nullptr ? p->user_id : call.initiator_user_id;
+  std::string user = p != nullptr ? p->user_id : call.initiator_user_id;
+  // A callee device that rang but did not answer is in the rung list.
+  for (const auto& rung : call.rung) {
+    if (p == nullptr && !device_id.empty() && rung.device_id == device_id) {
+      user = rung.user_id;
+    }
+  }
   const Device* device = devices_.find({user, device_id});
   nlohmann::json line{{"callId", call.call_id},
                       {"event", what},

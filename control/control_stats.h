@@ -46,7 +46,8 @@ struct ControlStats {
   std::atomic<std::uint64_t> allocations_revoked{0};
   std::atomic<std::uint64_t> push_tokens_removed{0};  ///< dead tokens taken out of the registry
   std::atomic<std::uint64_t> push_in_flight{0};
-  std::atomic<std::uint64_t> push_connections{0};  ///< HTTP/2 connections opened to providers
+  std::atomic<std::uint64_t> push_connections{0};    ///< HTTP/2 connections opened to providers
+  std::atomic<std::uint64_t> push_ping_failures{0};  ///< connections dropped for an unanswered PING
   SecondsHistogram push_latency;  ///< from the order to the provider's answer (first attempt)
   SecondsHistogram time_to_ring;
   SecondsHistogram time_to_answer;

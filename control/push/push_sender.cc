@@ -395,9 +395,17 @@ void PushSender::reload(const conf::PushConfig& config, PushCredentials credenti
   const bool apns_same = config.apns == config_.apns && credentials.apns_key &&
                          credentials_.apns_key &&
                          credentials.apns_key->toPem() == credentials_.apns_key->toPem();
+  if (!(config.rate_limits == config_.rate_limits)) {
+    per_device_ = SlidingWindow(config.rate_limits.per_device_per_minute, std::chrono::minutes{1});
+    per_user_ = SlidingWindow(config.rate_limits.per_user_per_minute, std::chrono::minutes{1});
+  }
+  // Another service account needs another access token; the same keeps it.
+  const auto account = [](const PushCredentials& c) {
+    return c.fcm ? c.fcm->client_email + "\n" + c.fcm->token_uri + "\n" + c.fcm->key.toPem()
+                 : std::string();
+  };
+  const bool fcm_same = account(credentials) == account(credentials_);
   config_ = config;
-  per_device_ = SlidingWindow(config.rate_limits.per_device_per_minute, std::chrono::minutes{1});
-  per_user_ = SlidingWindow(config.rate_limits.per_user_per_minute, std::chrono::minutes{1});
   credentials_ = std::move(credentials);
   if (!credentials_.apns_key) {
     provider_token_.reset();
@@ -407,8 +415,9 @@ void PushSender::reload(const conf::PushConfig& config, PushCredentials credenti
   } else if (!apns_same) {
     provider_token_->replace(*credentials_.apns_key, config_.apns.team_id);
   }
-  // A new service account means a new access token.
-  access_ = AccessToken{};
+  if (!fcm_same) {
+    access_ = AccessToken{};
+  }
 }
 
 }  // namespace turnpike::control::push

@@ -86,11 +86,15 @@ void addCallMetrics(std::vector<MetricFamily>& out, const control::ControlStats&
   auto push_conns = family("turnpike_push_connections_opened_total",
                            "HTTP/2 connections opened to APNs and FCM.", MetricType::Counter);
   add(push_conns, static_cast<double>(s.push_connections.load()));
+  auto push_pings =
+      family("turnpike_push_ping_failures_total",
+             "Provider connections dropped because a PING went unanswered.", MetricType::Counter);
+  add(push_pings, static_cast<double>(s.push_ping_failures.load()));
   auto store =
       family("turnpike_store_errors_total", "Writes the call store refused.", MetricType::Counter);
   add(store, static_cast<double>(s.store_errors.load()));
   for (auto* f : {&created, &ended, &outcome, &sockets, &events, &requests, &creds, &revoked,
-                  &pushes, &dead, &push_flight, &push_conns, &store}) {
+                  &pushes, &dead, &push_flight, &push_conns, &push_pings, &store}) {
     out.push_back(std::move(*f));
   }
   out.push_back(histogram("turnpike_call_time_to_ring_seconds",
