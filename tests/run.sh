@@ -48,7 +48,8 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWit
   -DTURNPIKE_FUZZ=ON -DTURNPIKE_WERROR=ON >/dev/null
 cmake --build build-fuzz -j"$JOBS"
 
-for target in message channel_data stream_framer config control_http jwt api_session call_api; do
+for target in message channel_data stream_framer config control_http jwt api_session call_api \
+  push_answer; do
   step "fuzz_${target} for ${FUZZ_SECONDS}s"
   work=$(mktemp -d)
   # The committed corpus seeds the run; new inputs go to a scratch directory.
