@@ -117,7 +117,7 @@ bool AccessToken::accept(const HttpResponse& response, std::chrono::seconds now,
     return false;
   }
   const std::chrono::seconds lifetime{
-      std::clamp<std::int64_t>(expires->get<std::int64_t>(), 0, 24 * 3600)};
+      std::clamp<std::int64_t>(expires->get<std::int64_t>(), 0, std::int64_t{24} * 3600)};
   if (lifetime < std::chrono::seconds{2}) {
     error = "token endpoint answer expires_in is under 2 s";
     return false;

@@ -36,7 +36,7 @@ struct HttpResponse {
 /// thread-safe: the loop's thread only.
 class Http2Client {
  public:
-  static constexpr std::size_t kMaxBody = 64 * 1024;
+  static constexpr std::size_t kMaxBody = std::size_t{64} * 1024;
 
   struct Options {
     std::string ca_file;  ///< extra trust on top of the system's roots

@@ -223,20 +223,20 @@ void PushSender::sendApns(const std::shared_ptr<Job>& job) {
   request.timeout =
       std::min(std::chrono::duration_cast<std::chrono::milliseconds>(config_.request_timeout),
                job->give_up_at - now);
-  client_.send(std::move(request),
-               [this, job, bearer, alive = std::weak_ptr<bool>(alive_)](HttpResponse response) {
-                 if (alive.expired()) {
-                   return;
-                 }
-                 Answer answer = classifyApns(response);
-                 if (answer.verdict == Verdict::ReSign && !job->re_signed && provider_token_) {
-                   job->re_signed = true;
-                   provider_token_->expired(bearer);
-                 } else if (answer.verdict == Verdict::ReSign) {
-                   answer.verdict = Verdict::Failed;
-                 }
-                 answered(job, response, std::move(answer));
-               });
+  client_.send(std::move(request), [this, job, bearer, alive = std::weak_ptr<bool>(alive_)](
+                                       const HttpResponse& response) {
+    if (alive.expired()) {
+      return;
+    }
+    Answer answer = classifyApns(response);
+    if (answer.verdict == Verdict::ReSign && !job->re_signed && provider_token_) {
+      job->re_signed = true;
+      provider_token_->expired(bearer);
+    } else if (answer.verdict == Verdict::ReSign) {
+      answer.verdict = Verdict::Failed;
+    }
+    answered(job, response, answer);
+  });
 }
 
 void PushSender::sendFcm(const std::shared_ptr<Job>& job) {
@@ -265,8 +265,8 @@ void PushSender::sendFcm(const std::shared_ptr<Job>& job) {
   request.timeout =
       std::min(std::chrono::duration_cast<std::chrono::milliseconds>(config_.request_timeout),
                job->give_up_at - clock_.unixMillis());
-  client_.send(std::move(request), [this, job, used = *bearer,
-                                    alive = std::weak_ptr<bool>(alive_)](HttpResponse response) {
+  client_.send(std::move(request), [this, job, used = *bearer, alive = std::weak_ptr<bool>(alive_)](
+                                       const HttpResponse& response) {
     if (alive.expired()) {
       return;
     }
@@ -277,7 +277,7 @@ void PushSender::sendFcm(const std::shared_ptr<Job>& job) {
     } else if (answer.verdict == Verdict::RefreshAuth) {
       answer.verdict = Verdict::Failed;
     }
-    answered(job, response, std::move(answer));
+    answered(job, response, answer);
   });
 }
 
@@ -292,7 +292,7 @@ void PushSender::fetchAccessToken() {
   request.body = AccessToken::request(*credentials_.fcm, clock_.unixTime());
   request.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config_.request_timeout);
   client_.send(std::move(request),
-               [this, alive = std::weak_ptr<bool>(alive_)](HttpResponse response) {
+               [this, alive = std::weak_ptr<bool>(alive_)](const HttpResponse& response) {
                  if (alive.expired()) {
                    return;
                  }
@@ -312,14 +312,14 @@ void PushSender::fetchAccessToken() {
                      Answer answer;
                      answer.verdict = Verdict::Retry;
                      answer.reason = "oauth: " + error;
-                     answered(job, response, std::move(answer));
+                     answered(job, response, answer);
                    }
                  }
                });
 }
 
 void PushSender::answered(const std::shared_ptr<Job>& job, const HttpResponse& response,
-                          Answer answer) {
+                          const Answer& answer) {
   const int status = response.status;
   switch (answer.verdict) {
     case Verdict::Delivered: finish(*job, status, answer.reason, "delivered"); return;

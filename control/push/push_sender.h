@@ -94,7 +94,8 @@ class PushSender {
   void sendApns(const std::shared_ptr<Job>& job);
   void sendFcm(const std::shared_ptr<Job>& job);
   void fetchAccessToken();
-  void answered(const std::shared_ptr<Job>& job, const HttpResponse& response, Answer answer);
+  void answered(const std::shared_ptr<Job>& job, const HttpResponse& response,
+                const Answer& answer);
   void retryLater(const std::shared_ptr<Job>& job, const Answer& answer, int status);
   bool worthSending(const Job& job) const;
   void finish(const Job& job, int status, std::string reason, std::string result);
