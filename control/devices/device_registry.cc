@@ -86,7 +86,9 @@ const Device* DeviceRegistry::removeToken(const DeviceKey& key, PushKind kind,
   }
   auto& tokens = it->second.push_tokens;
   const auto before = tokens.size();
-  const PushToken dead{kind, token};
+  PushToken dead;
+  dead.kind = kind;
+  dead.token = token;
   std::erase_if(tokens, [&](const PushToken& t) { return t.kind == kind && t.token == token; });
   if (tokens.size() == before) {
     return nullptr;
