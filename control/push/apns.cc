@@ -104,7 +104,7 @@ Answer classifyApns(const HttpResponse& response) {
   }
   const auto body = nlohmann::json::parse(response.body, nullptr, false);
   if (body.is_object()) {
-    a.reason = body.value("reason", "");
+    a.reason = stringField(body, "reason");
     if (const auto ts = body.find("timestamp"); ts != body.end() && ts->is_number_integer()) {
       a.invalid_since = UnixMillis{ts->get<std::int64_t>()};
     }
@@ -125,6 +125,14 @@ Answer classifyApns(const HttpResponse& response) {
     a.verdict = Verdict::Failed;
   }
   return a;
+}
+
+std::string stringField(const nlohmann::json& object, const char* key) {
+  if (!object.is_object()) {
+    return {};
+  }
+  const auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 std::optional<std::chrono::milliseconds> parseRetryAfter(const std::string& value) {

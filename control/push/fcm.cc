@@ -80,7 +80,7 @@ std::optional<ServiceAccount> ServiceAccount::parse(const std::string& json_text
     error = "private_key: " + error;
     return std::nullopt;
   }
-  out.key = key->withKid(j.value("private_key_id", ""));
+  out.key = key->withKid(stringField(j, "private_key_id"));
   return out;
 }
 
@@ -170,8 +170,8 @@ Answer classifyFcm(const HttpResponse& response) {
   const auto body = nlohmann::json::parse(response.body, nullptr, false);
   if (body.is_object() && body.contains("error") && body["error"].is_object()) {
     const auto& e = body["error"];
-    status = e.value("status", "");
-    message_text = e.value("message", "");
+    status = stringField(e, "status");
+    message_text = stringField(e, "message");
     if (auto details = e.find("details"); details != e.end() && details->is_array()) {
       for (const auto& d : *details) {
         if (d.is_object() && d.contains("errorCode") && d["errorCode"].is_string()) {

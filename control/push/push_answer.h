@@ -4,6 +4,8 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "control/calls/call.h"
 
 namespace turnpike::control::push {
@@ -26,6 +28,10 @@ struct Answer {
   std::optional<UnixMillis> invalid_since;
   std::optional<std::chrono::milliseconds> retry_after;
 };
+
+/// `object[key]` when it is a string, else empty: provider answers are
+/// read without trusting their types.
+std::string stringField(const nlohmann::json& object, const char* key);
 
 /// Retry-After as delay-seconds (RFC 9110 §10.2.3); an HTTP date or junk
 /// gives nullopt. Capped at an hour.

@@ -93,8 +93,7 @@ PushCredentials PushCredentials::load(const conf::PushConfig& config,
 
 PushSender::PushSender(event_base* base, const Clock& clock, const conf::PushConfig& config,
                        PushCredentials credentials, Hooks hooks)
-    : base_(base),
-      clock_(clock),
+    : clock_(clock),
       config_(config),
       credentials_(std::move(credentials)),
       hooks_(std::move(hooks)),

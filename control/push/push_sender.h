@@ -102,7 +102,6 @@ class PushSender {
   PushReport reportOf(const Job& job, int status, std::string reason, std::string result) const;
   [[nodiscard]] bool admit(const DeviceKey& device);
 
-  event_base* base_;
   const Clock& clock_;
   conf::PushConfig config_;
   PushCredentials credentials_;

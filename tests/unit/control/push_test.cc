@@ -424,6 +424,16 @@ TEST(FcmAnswer, UnregisteredIsADeadToken) {
   EXPECT_EQ(a.reason, "UNREGISTERED");
 }
 
+TEST(ApnsAnswer, AReasonOfTheWrongTypeIsNoReason) {
+  // Found by fuzz_push_answer: json::value() throws on a type mismatch.
+  const auto a = classifyApns(answer(410, R"({"reason":178,"timestamp":"soon"})"));
+  EXPECT_EQ(a.verdict, Verdict::DeadToken);
+  EXPECT_EQ(a.reason, "");
+  EXPECT_FALSE(a.invalid_since.has_value());
+  EXPECT_EQ(classifyFcm(answer(500, R"({"error":{"status":5,"message":[]}})")).verdict,
+            Verdict::Retry);
+}
+
 TEST(FcmAnswer, A404WithoutGooglesErrorBodySaysNothingOfTheToken) {
   // A proxy's page or a wrong push.fcm.url must not empty the registry.
   EXPECT_EQ(classifyFcm(answer(404, "<html>Not Found</html>")).verdict, Verdict::Failed);
