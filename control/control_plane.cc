@@ -218,7 +218,7 @@ bool ControlPlane::start(RelayPort& relay, ssl_ctx_st* tls, std::vector<std::str
       return service->stillRinging(call_id, device);
     };
     hooks.report = [service, &m](const push::PushReport& report) {
-      m.stats.push_in_flight = m.push->inFlight();
+      m.stats.push_in_flight = m.push->jobsInProgress();
       m.stats.push_connections = m.push->connectionsOpened();
       m.stats.push_ping_failures = m.push->pingFailures();
       service->pushReport(report);

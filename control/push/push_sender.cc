@@ -157,6 +157,11 @@ void PushSender::send(const PushOrder& order, const Call& call, const Device& de
   }
   job->token = *token;
   job->apns_id = hooks_.new_id ? hooks_.new_id() : std::string();
+  ++jobs_;
+  if (jobs_ > kMaxJobs) {
+    finish(*job, 0, "too many pushes in progress", "failed");
+    return;
+  }
   if (!admit(order.device)) {
     finish(*job, 0, "rate_limited", "rate_limited");
     return;
@@ -327,9 +332,7 @@ void PushSender::answered(const std::shared_ptr<Job>& job, const HttpResponse& r
       r.dead_kind = job->token.kind;
       r.dead_token = job->token.token;
       r.invalid_since = answer.invalid_since;
-      if (hooks_.report) {
-        hooks_.report(r);
-      }
+      emit(r);
       return;
     }
     case Verdict::ReSign:
@@ -338,9 +341,7 @@ void PushSender::answered(const std::shared_ptr<Job>& job, const HttpResponse& r
       PushReport r = reportOf(*job, status, answer.reason, "retry");
       r.final = false;
       r.retry_in = std::chrono::milliseconds{0};
-      if (hooks_.report) {
-        hooks_.report(r);
-      }
+      emit(r);
       attempt(job);
       return;
     }
@@ -363,9 +364,7 @@ void PushSender::retryLater(const std::shared_ptr<Job>& job, const Answer& answe
   PushReport r = reportOf(*job, status, answer.reason, "retry");
   r.final = false;
   r.retry_in = delay;
-  if (hooks_.report) {
-    hooks_.report(r);
-  }
+  emit(r);
   timers_.after(delay, [this, job] { attempt(job); });
 }
 
@@ -384,10 +383,17 @@ PushReport PushSender::reportOf(const Job& job, int status, std::string reason,
   return r;
 }
 
-void PushSender::finish(const Job& job, int status, std::string reason, std::string result) {
-  if (hooks_.report) {
-    hooks_.report(reportOf(job, status, std::move(reason), std::move(result)));
+void PushSender::emit(const PushReport& report) {
+  if (report.final && jobs_ > 0) {
+    --jobs_;
   }
+  if (hooks_.report) {
+    hooks_.report(report);
+  }
+}
+
+void PushSender::finish(const Job& job, int status, std::string reason, std::string result) {
+  emit(reportOf(job, status, std::move(reason), std::move(result)));
 }
 
 void PushSender::reload(const conf::PushConfig& config, PushCredentials credentials) {

@@ -67,6 +67,9 @@ class PushSender {
   };
   static constexpr int kMaxAttempts = 4;
   static constexpr std::size_t kMaxQueued = 10'000;  ///< FCM sends waiting for a token
+  /// Pushes in progress (in flight, waiting for a retry or a token): past
+  /// it a new push fails at once instead of growing memory.
+  static constexpr std::size_t kMaxJobs = 50'000;
 
   PushSender(event_base* base, const Clock& clock, const conf::PushConfig& config,
              PushCredentials credentials, Hooks hooks);
@@ -85,6 +88,7 @@ class PushSender {
   [[nodiscard]] std::size_t inFlight() const { return client_.inFlight(); }
   [[nodiscard]] std::uint64_t connectionsOpened() const { return client_.connectionsOpened(); }
   [[nodiscard]] std::uint64_t pingFailures() const { return client_.pingFailures(); }
+  [[nodiscard]] std::size_t jobsInProgress() const { return jobs_; }
   [[nodiscard]] std::uint64_t providerTokensSigned() const;
   [[nodiscard]] std::uint64_t accessTokensObtained() const { return access_.obtained(); }
 
@@ -99,6 +103,8 @@ class PushSender {
   void retryLater(const std::shared_ptr<Job>& job, const Answer& answer, int status);
   bool worthSending(const Job& job) const;
   void finish(const Job& job, int status, std::string reason, std::string result);
+  /// Every report goes out here; a final one ends its job.
+  void emit(const PushReport& report);
   PushReport reportOf(const Job& job, int status, std::string reason, std::string result) const;
   [[nodiscard]] bool admit(const DeviceKey& device);
 
@@ -114,6 +120,7 @@ class PushSender {
   SlidingWindow per_device_;
   SlidingWindow per_user_;
   std::uint64_t sends_ = 0;
+  std::size_t jobs_ = 0;
   Timers timers_;  ///< retries; after client_, so none fires into a dead client
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

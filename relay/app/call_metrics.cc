@@ -80,8 +80,9 @@ void addCallMetrics(std::vector<MetricFamily>& out, const control::ControlStats&
                      "Push tokens removed from the registry because the provider called them dead.",
                      MetricType::Counter);
   add(dead, static_cast<double>(s.push_tokens_removed.load()));
-  auto push_flight =
-      family("turnpike_push_in_flight", "Push requests awaiting the provider.", MetricType::Gauge);
+  auto push_flight = family("turnpike_push_in_flight",
+                            "Pushes in progress: awaiting a provider, a retry or an access token.",
+                            MetricType::Gauge);
   add(push_flight, static_cast<double>(s.push_in_flight.load()));
   auto push_conns = family("turnpike_push_connections_opened_total",
                            "HTTP/2 connections opened to APNs and FCM.", MetricType::Counter);
