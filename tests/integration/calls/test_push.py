@@ -444,6 +444,47 @@ class TestProviderAnswers(PushTestCase):
                                                   kind="invite", result="delivered"), 1)
 
 
+class TestLimits(PushTestCase):
+    EXTRA = {"push": {"rate_limits": {"per_device_per_minute": 2}}}
+
+    async def test_a_device_gets_at_most_its_pushes_per_minute(self):
+        a, b = self.user("a"), self.user("b")
+        adev, asock = await self.online(a)
+        fcm = token("fcm")
+        await self.android(b, fcm)
+        first = (await self.api.create(a, adev, b.id)).body["call"]["callId"]
+        await self.wait_pushes(fcm)
+        await self.api.action(a, first, "end", adev)
+        await self.wait_pushes(fcm, 2)  # the cancel: the second push this minute
+        second = (await self.api.create(a, adev, b.id)).body["call"]
+        entries = await self.push_timeline(second["callId"])
+        self.assertEqual("rate_limited", entries[0]["result"])
+        await asyncio.sleep(0.3)
+        self.assertEqual(2, len(self.pushes(fcm)))
+        call = await self.api.wait_call(a, second["callId"], lambda c: c["state"] == "ended")
+        self.assertEqual("unreachable", call["endReason"])
+        self.assertGreaterEqual(await self.metric("turnpike_push_total", provider="fcm",
+                                                  result="rate_limited"), 1)
+
+
+class TestRestart(PushTestCase):
+    async def test_a_restored_call_sends_no_second_voip_push(self):
+        a, b = self.user("a"), self.user("b")
+        adev = await self.device(a)
+        voip = token("voip")
+        await self.ios(b, voip=voip)
+        cid = (await self.api.create(a, adev, b.id)).body["call"]["callId"]
+        await self.wait_pushes(voip)
+        await asyncio.sleep(0.2)
+        self.server.kill9()
+        self.server.restart()
+        self.reopen_session()
+        call = (await self.api.get_call(a, cid)).body["call"]
+        self.assertEqual("ringing", call["state"])
+        await asyncio.sleep(1.0)
+        self.assertEqual(1, len(self.pushes(voip)), "Apple allows one VoIP push per call")
+
+
 class TestHealthChecks(PushTestCase):
     EXTRA = {"push": {"ping_interval": "1s"}}
 
