@@ -1,9 +1,7 @@
 #include "conf/config_loader.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "conf/control_sections.h"
+#include "conf/text_file.h"
 #include "conf/yaml_reader.h"
 
 namespace turnpike::conf {
@@ -494,15 +492,13 @@ LoadResult loadConfig(std::string_view yaml_text) {
 }
 
 LoadResult loadConfigFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
+  const auto text = readTextFile(path);
+  if (!text) {
     LoadResult result;
     result.errors.push_back(ConfigError{path, 0, "cannot be read"});
     return result;
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  return loadConfig(text.str());
+  return loadConfig(*text);
 }
 
 }  // namespace turnpike::conf

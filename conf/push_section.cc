@@ -2,24 +2,13 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 #include "conf/control_sections.h"
+#include "conf/text_file.h"
 
 namespace turnpike::conf {
 namespace {
-
-std::optional<std::string> readText(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    return std::nullopt;
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // A base URL as the contract has it: https, a host, no path.
 void baseUrl(YamlReader& r, const YAML::Node& n, const std::string& p, std::string& out) {
@@ -52,7 +41,7 @@ void apnsKey(YamlReader& r, const YAML::Node& n, const std::string& p, ApnsConfi
     return;
   }
   out.private_key_line = YamlReader::lineOf(n);
-  const auto text = readText(out.private_key);
+  const auto text = readTextFile(out.private_key);
   if (!text) {
     r.error(n, p, "cannot read " + out.private_key);
   } else if (text->find("-----BEGIN PRIVATE KEY-----") == std::string::npos &&
@@ -68,7 +57,7 @@ void serviceAccount(YamlReader& r, const YAML::Node& n, const std::string& p, Fc
     return;
   }
   out.service_account_line = YamlReader::lineOf(n);
-  const auto text = readText(out.service_account);
+  const auto text = readTextFile(out.service_account);
   if (!text) {
     r.error(n, p, "cannot read " + out.service_account);
     return;
@@ -151,7 +140,7 @@ void readPush(YamlReader& r, const YAML::Node& node, const std::string& path, Pu
             {"fcm", [&](auto& n, auto& p) { readFcm(r, n, p, out.fcm); }},
             {"ca_file",
              [&](auto& n, auto& p) {
-               if (r.string(n, p, out.ca_file) && !readText(out.ca_file)) {
+               if (r.string(n, p, out.ca_file) && !readTextFile(out.ca_file)) {
                  r.error(n, p, "cannot read " + out.ca_file);
                }
              }},

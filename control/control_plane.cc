@@ -5,10 +5,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include <fstream>
 #include <future>
-#include <sstream>
 
+#include "conf/text_file.h"
 #include "control/api/api_error.h"
 #include "control/api/call_api.h"
 #include "control/call_service.h"
@@ -27,16 +26,6 @@ constexpr const char* kTurnSecretSetting = "turn_secret";
 constexpr timeval kTickInterval{0, 100'000};
 constexpr int kExpireEveryTicks = 6000;  // ten minutes of ticks
 
-std::optional<std::string> readFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    return std::nullopt;
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 std::string randomHex(std::size_t bytes) {
   std::vector<unsigned char> b(bytes);
   RAND_bytes(b.data(), static_cast<int>(b.size()));
@@ -52,7 +41,7 @@ std::string randomHex(std::size_t bytes) {
 std::optional<tokens::SigningKey> signingKey(const conf::Config& config, CallStore& store,
                                              std::string& error) {
   if (!config.call_tokens.signing_key.empty()) {
-    const auto pem = readFile(config.call_tokens.signing_key);
+    const auto pem = conf::readTextFile(config.call_tokens.signing_key);
     if (!pem) {
       error = "call_tokens.signing_key: cannot read " + config.call_tokens.signing_key;
       return std::nullopt;
@@ -138,7 +127,7 @@ std::unique_ptr<ControlPlane> ControlPlane::open(const conf::Config& config, std
   }
   for (std::size_t i = 0; i < config.call_tokens.verify_keys.size(); ++i) {
     const auto& path = config.call_tokens.verify_keys[i];
-    const auto pem = readFile(path);
+    const auto pem = conf::readTextFile(path);
     auto key = pem ? tokens::VerifyKey::fromPem(*pem, error) : std::nullopt;
     if (!key) {
       const std::string why = pem ? error : "cannot read " + path;
@@ -162,7 +151,7 @@ std::unique_ptr<ControlPlane> ControlPlane::open(const conf::Config& config, std
   users.audience = config.api.user_tokens.audience;
   for (std::size_t i = 0; i < config.api.user_tokens.public_keys.size(); ++i) {
     const auto& path = config.api.user_tokens.public_keys[i];
-    const auto pem = readFile(path);
+    const auto pem = conf::readTextFile(path);
     if (!pem) {
       error = "api.user_tokens.public_keys[" + std::to_string(i) + "]: cannot read " + path;
       return nullptr;

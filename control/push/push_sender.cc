@@ -1,11 +1,9 @@
 #include "control/push/push_sender.h"
 
-#include "control/push/invite_payload.h"
-
-#include <fstream>
-#include <sstream>
-
 #include <spdlog/spdlog.h>
+
+#include "conf/text_file.h"
+#include "control/push/invite_payload.h"
 
 namespace turnpike::control::push {
 namespace {
@@ -14,16 +12,6 @@ constexpr std::chrono::milliseconds kFirstBackoff{250};
 constexpr std::chrono::milliseconds kMaxBackoff{4000};
 /// A cancel is worth sending for this long after the call ended.
 constexpr std::chrono::seconds kCancelWindow{60};
-
-std::optional<std::string> readText(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    return std::nullopt;
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 Http2Client::Options clientOptions(const conf::PushConfig& config) {
   Http2Client::Options o;
@@ -63,7 +51,7 @@ PushCredentials PushCredentials::load(const conf::PushConfig& config,
   PushCredentials out;
   std::string error;
   if (config.apns.enabled()) {
-    const auto pem = readText(config.apns.private_key);
+    const auto pem = conf::readTextFile(config.apns.private_key);
     auto key = pem ? tokens::SigningKey::fromPem(*pem, error) : std::nullopt;
     if (!pem) {
       error = "cannot read " + config.apns.private_key;
@@ -76,7 +64,7 @@ PushCredentials PushCredentials::load(const conf::PushConfig& config,
     }
   }
   if (config.fcm.enabled()) {
-    const auto text = readText(config.fcm.service_account);
+    const auto text = conf::readTextFile(config.fcm.service_account);
     auto account = text ? ServiceAccount::parse(*text, error) : std::nullopt;
     if (!text) {
       error = "cannot read " + config.fcm.service_account;
