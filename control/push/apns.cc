@@ -92,25 +92,17 @@ ApnsNotice apnsMissedCall(const Call& call, const std::string& device_token,
 }
 
 Answer classifyApns(const HttpResponse& response) {
+  if (auto plain = plainAnswer(response)) {
+    return *plain;
+  }
   Answer a;
-  if (response.status == 200) {
-    a.verdict = Verdict::Delivered;
-    return a;
-  }
-  if (response.status == 0) {
-    a.verdict = Verdict::Retry;
-    a.reason = response.error;
-    return a;
-  }
+  a.retry_after = retryAfterOf(response);
   const auto body = nlohmann::json::parse(response.body, nullptr, false);
   if (body.is_object()) {
     a.reason = stringField(body, "reason");
     if (const auto ts = body.find("timestamp"); ts != body.end() && ts->is_number_integer()) {
       a.invalid_since = UnixMillis{ts->get<std::int64_t>()};
     }
-  }
-  if (auto it = response.headers.find("retry-after"); it != response.headers.end()) {
-    a.retry_after = parseRetryAfter(it->second);
   }
   const std::string& r = a.reason;
   if (response.status == 410 || r == "BadDeviceToken" || r == "DeviceTokenNotForTopic" ||
@@ -125,22 +117,6 @@ Answer classifyApns(const HttpResponse& response) {
     a.verdict = Verdict::Failed;
   }
   return a;
-}
-
-std::string stringField(const nlohmann::json& object, const char* key) {
-  if (!object.is_object()) {
-    return {};
-  }
-  const auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-std::optional<std::chrono::milliseconds> parseRetryAfter(const std::string& value) {
-  if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos) {
-    return std::nullopt;
-  }
-  const auto seconds = value.size() > 4 ? 3600 : std::min<std::int64_t>(std::stoll(value), 3600);
-  return std::chrono::milliseconds{seconds * 1000};
 }
 
 }  // namespace turnpike::control::push

@@ -155,16 +155,11 @@ std::string fcmCancel(const std::string& call_id, const std::string& device_toke
 }
 
 Answer classifyFcm(const HttpResponse& response) {
+  if (auto plain = plainAnswer(response)) {
+    return *plain;
+  }
   Answer a;
-  if (response.status == 200) {
-    a.verdict = Verdict::Delivered;
-    return a;
-  }
-  if (response.status == 0) {
-    a.verdict = Verdict::Retry;
-    a.reason = response.error;
-    return a;
-  }
+  a.retry_after = retryAfterOf(response);
   std::string status;
   std::string message_text;
   const auto body = nlohmann::json::parse(response.body, nullptr, false);
@@ -182,9 +177,6 @@ Answer classifyFcm(const HttpResponse& response) {
   }
   if (a.reason.empty()) {
     a.reason = status;
-  }
-  if (auto it = response.headers.find("retry-after"); it != response.headers.end()) {
-    a.retry_after = parseRetryAfter(it->second);
   }
   const bool names_token = message_text.find("registration token") != std::string::npos;
   // Only FCM's own UNREGISTERED condemns a token: a bare 404 (a proxy, a

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "control/calls/call.h"
+#include "control/push/http2_client.h"
 
 namespace turnpike::control::push {
 
@@ -28,6 +29,12 @@ struct Answer {
   std::optional<UnixMillis> invalid_since;
   std::optional<std::chrono::milliseconds> retry_after;
 };
+
+/// What any provider's answer says before its body is read: 200 is
+/// delivered, no answer at all is worth a retry; nullopt otherwise.
+std::optional<Answer> plainAnswer(const HttpResponse& response);
+/// The answer's Retry-After, when it has a usable one.
+std::optional<std::chrono::milliseconds> retryAfterOf(const HttpResponse& response);
 
 /// `object[key]` when it is a string, else empty: provider answers are
 /// read without trusting their types.

@@ -232,12 +232,24 @@ SigningKey SigningKey::generateEs256() {
   return key;
 }
 
-std::optional<SigningKey> SigningKey::fromPem(std::string_view pem, std::string& error) {
+namespace {
+
+// An unencrypted PEM private key of any type; null with `error` set.
+PkeyPtr readPrivateKey(std::string_view pem, std::string& error) {
   BioPtr bio = detail::memoryBio(pem);
   PkeyPtr pkey(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, detail::refusePassword, nullptr)
                    : nullptr);
   if (!pkey) {
     error = detail::takeOpenSslError("not an unencrypted PEM private key");
+  }
+  return pkey;
+}
+
+}  // namespace
+
+std::optional<SigningKey> SigningKey::fromPem(std::string_view pem, std::string& error) {
+  PkeyPtr pkey = readPrivateKey(pem, error);
+  if (!pkey) {
     return std::nullopt;
   }
   if (!detail::isP256(pkey.get())) {
@@ -253,11 +265,8 @@ std::optional<SigningKey> SigningKey::fromPem(std::string_view pem, std::string&
 }
 
 std::optional<SigningKey> SigningKey::rsaFromPem(std::string_view pem, std::string& error) {
-  BioPtr bio = detail::memoryBio(pem);
-  PkeyPtr pkey(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, detail::refusePassword, nullptr)
-                   : nullptr);
+  PkeyPtr pkey = readPrivateKey(pem, error);
   if (!pkey) {
-    error = detail::takeOpenSslError("not an unencrypted PEM private key");
     return std::nullopt;
   }
   if (EVP_PKEY_get_base_id(pkey.get()) != EVP_PKEY_RSA || EVP_PKEY_get_bits(pkey.get()) < 2048) {
