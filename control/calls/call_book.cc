@@ -326,6 +326,9 @@ std::vector<std::pair<std::string, const CallEvent*>> CallBook::deviceOnline(
       continue;
     }
     if (contains(e->call.rung, device) && !e->call.answered()) {
+      // A rung device opened its socket (woken by its push, say): in the
+      // timeline, so the gap from push to app is there to read.
+      touch(*e, "hello", device.device_id, changes);
       markReached(*e, device, changes);
     }
     for (const auto& event : e->events) {
