@@ -9,6 +9,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import types
 import unittest
 import uuid
 
@@ -78,6 +79,18 @@ class PushTestCase(ServerTestCase):
         return await self.device(user, "android", push_tokens=[{"kind": "fcm", "token": fcm}],
                                  **kw)
 
+    async def ring_ios(self, *outcomes):
+        """A caller with a socket calls a new iOS callee whose VoIP token gets
+        `outcomes` from the fake; the call's parts by name."""
+        a, b = self.user("a"), self.user("b")
+        adev, asock = await self.online(a)
+        voip = token("voip")
+        if outcomes:
+            self.fake.script(voip, *outcomes)
+        await self.ios(b, voip=voip)
+        cid = (await self.api.create(a, adev, b.id)).body["call"]["callId"]
+        return types.SimpleNamespace(a=a, adev=adev, asock=asock, b=b, voip=voip, cid=cid)
+
     def pushes(self, tok, fake=None):
         return [r for r in (fake or self.fake).requests if r.token == tok]
 
@@ -146,12 +159,8 @@ class TestInvites(PushTestCase):
         self.assertTrue(ringing)
 
     async def test_ringing_reaches_the_caller_only_once_a_provider_took_the_push(self):
-        a, b = self.user("a"), self.user("b")
-        adev, asock = await self.online(a)
-        voip = token("voip")
-        self.fake.script(voip, ("slow", 1.5))
-        await self.ios(b, voip=voip)
-        cid = (await self.api.create(a, adev, b.id)).body["call"]["callId"]
+        c = await self.ring_ios(("slow", 1.5))
+        a, adev, asock, b, voip, cid = c.a, c.adev, c.asock, c.b, c.voip, c.cid
         await self.wait_pushes(voip)
         await asock.quiet(lambda e: e.get("event") == "call.ringing", 1.0)
         await asock.wait_event(cid, "call.ringing", timeout=5)
@@ -327,12 +336,8 @@ class TestProviderAnswers(PushTestCase):
         self.assertIn("voip", await self.registered_tokens(c))
 
     async def test_500_then_success_lands_once(self):
-        a, b = self.user("a"), self.user("b")
-        adev, asock = await self.online(a)
-        voip = token("voip")
-        self.fake.script(voip, "500")
-        await self.ios(b, voip=voip)
-        cid = (await self.api.create(a, adev, b.id)).body["call"]["callId"]
+        c = await self.ring_ios("500")
+        a, adev, asock, b, voip, cid = c.a, c.adev, c.asock, c.b, c.voip, c.cid
         await asock.wait_event(cid, "call.ringing", timeout=5)
         got = await self.wait_pushes(voip, 2)
         await asyncio.sleep(0.5)
@@ -352,12 +357,8 @@ class TestProviderAnswers(PushTestCase):
         self.assertGreaterEqual(second.at - first.at, 0.9, "Retry-After: 1 honoured")
 
     async def test_no_request_after_the_ring_stopped(self):
-        a, b = self.user("a"), self.user("b")
-        adev, _ = await self.online(a)
-        voip = token("voip")
-        self.fake.script(voip, ("429", 2))
-        await self.ios(b, voip=voip)
-        cid = (await self.api.create(a, adev, b.id)).body["call"]["callId"]
+        c = await self.ring_ios(("429", 2))
+        a, adev, asock, b, voip, cid = c.a, c.adev, c.asock, c.b, c.voip, c.cid
         await self.wait_pushes(voip)
         await self.api.action(a, cid, "end", adev)
         await asyncio.sleep(3.0)
@@ -366,12 +367,8 @@ class TestProviderAnswers(PushTestCase):
         self.assertEqual("dropped", entries[-1]["result"])
 
     async def test_expired_provider_token_is_signed_again_once(self):
-        a, b = self.user("a"), self.user("b")
-        adev, asock = await self.online(a)
-        voip = token("voip")
-        self.fake.script(voip, "expired_provider_token")
-        await self.ios(b, voip=voip)
-        cid = (await self.api.create(a, adev, b.id)).body["call"]["callId"]
+        c = await self.ring_ios("expired_provider_token")
+        a, adev, asock, b, voip, cid = c.a, c.adev, c.asock, c.b, c.voip, c.cid
         first, second = await self.wait_pushes(voip, 2)
         await asock.wait_event(cid, "call.ringing", timeout=5)
         self.assertNotEqual(first.apns_jwt, second.apns_jwt, "a fresh provider token")
@@ -433,11 +430,8 @@ class TestProviderAnswers(PushTestCase):
             self.assertEqual(200, self.pushes(voip)[-1].status, outcome)
 
     async def test_push_metrics_by_provider_kind_and_result(self):
-        a, b = self.user("a"), self.user("b")
-        adev, asock = await self.online(a)
-        voip = token("voip")
-        await self.ios(b, voip=voip)
-        cid = (await self.api.create(a, adev, b.id)).body["call"]["callId"]
+        c = await self.ring_ios()
+        a, adev, asock, b, voip, cid = c.a, c.adev, c.asock, c.b, c.voip, c.cid
         await asock.wait_event(cid, "call.ringing", timeout=5)
         await asyncio.sleep(0.2)
         self.assertGreaterEqual(await self.metric("turnpike_push_total", provider="apns",
@@ -522,12 +516,8 @@ class TestReload(PushTestCase):
             await asyncio.sleep(0.05)
 
     async def test_sighup_keeps_requests_in_flight_and_a_bad_key_keeps_the_old_one(self):
-        a, b = self.user("a"), self.user("b")
-        adev, asock = await self.online(a)
-        voip = token("voip")
-        self.fake.script(voip, ("slow", 1.5))
-        await self.ios(b, voip=voip)
-        cid = (await self.api.create(a, adev, b.id)).body["call"]["callId"]
+        c = await self.ring_ios(("slow", 1.5))
+        a, adev, asock, b, voip, cid = c.a, c.adev, c.asock, c.b, c.voip, c.cid
         await self.wait_pushes(voip)
         opened = self.fake.connections_accepted
         # A reload while the push is in flight: new limits, same keys.

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "conf/config_loader.h"
+#include "tests/support/temp_dir.h"
 
 namespace turnpike::conf {
 namespace {
@@ -40,16 +41,8 @@ constexpr const char* kServiceAccountWithoutKey = R"({
 
 class PushConfigLoad : public ::testing::Test {
  protected:
-  PushConfigLoad() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "push-conf-XXXXXX").string();
-    dir_ = mkdtemp(tmpl.data());
-  }
-  ~PushConfigLoad() override { std::filesystem::remove_all(dir_); }
-
   std::string write(const std::string& name, const std::string& text) {
-    const auto path = (dir_ / name).string();
-    std::ofstream(path) << text;
-    return path;
+    return dir_.write(name, text);
   }
 
   /// push.apns with every field but `private_key`'s file chosen by the
@@ -64,7 +57,7 @@ class PushConfigLoad : public ::testing::Test {
            key_path + "\n";
   }
 
-  std::filesystem::path dir_;
+  testing::TempDir dir_{"push-conf"};
 };
 
 // The one error of `r`, as "path: line N: message"; every error when there are more.
@@ -80,7 +73,7 @@ std::string theError(const LoadResult& r) {
 }
 
 TEST_F(PushConfigLoad, AnApnsKeyFileThatIsMissingIsAnErrorOnItsLine) {
-  const std::string path = (dir_ / "AuthKey_KEY1234567.p8").string();
+  const std::string path = (dir_.path() / "AuthKey_KEY1234567.p8").string();
   EXPECT_EQ(theError(loadConfig(apnsWithKey(path))),
             "push.apns.private_key: line 6: cannot read " + path);
 }
@@ -157,7 +150,7 @@ TEST_F(PushConfigLoad, AServiceAccountWithoutPrivateKeyIsAnErrorOnItsLine) {
 }
 
 TEST_F(PushConfigLoad, AServiceAccountThatIsMissingOrNotAnObjectIsAnError) {
-  const std::string missing = (dir_ / "none.json").string();
+  const std::string missing = (dir_.path() / "none.json").string();
   EXPECT_EQ(theError(loadConfig("push:\n  fcm:\n    service_account: " + missing + "\n")),
             "push.fcm.service_account: line 3: cannot read " + missing);
   const auto list = write("list.json", "[1, 2]");
@@ -261,7 +254,7 @@ TEST_F(PushConfigLoad, RateLimitsAndTimeoutAreChecked) {
             0U);
   EXPECT_EQ(theError(loadConfig("push:\n  request_timeout: 500ms\n")),
             "push.request_timeout: line 2: must be at least 1s");
-  const std::string missing = (dir_ / "ca.pem").string();
+  const std::string missing = (dir_.path() / "ca.pem").string();
   EXPECT_EQ(theError(loadConfig("push:\n  ca_file: " + missing + "\n")),
             "push.ca_file: line 2: cannot read " + missing);
 }

@@ -25,6 +25,8 @@
 #include "control/push/push_sender.h"
 #include "control/tokens/jwt.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/pem_text.h"
+#include "tests/support/temp_dir.h"
 
 namespace turnpike::control::push {
 namespace {
@@ -42,25 +44,8 @@ constexpr const char* kBundle = "com.example.app";
 
 using Pkey = std::shared_ptr<EVP_PKEY>;
 
-std::string bioText(BIO* bio) {
-  char* data = nullptr;
-  const long length = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<std::size_t>(length));
-  BIO_free(bio);
-  return out;
-}
-
-std::string privatePem(EVP_PKEY* key) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-  return bioText(bio);
-}
-
-std::string publicPem(EVP_PKEY* key) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PUBKEY(bio, key);
-  return bioText(bio);
-}
+using turnpike::testing::privatePem;
+using turnpike::testing::publicPem;
 
 // RSA-2048 generation takes a while: one key for the whole file.
 EVP_PKEY* rsaKey() {
@@ -716,16 +701,8 @@ TEST(PushDeadToken, IsRemovedUnlessTheDeviceRegisteredAgainAfterwards) {
 
 class PushCredentialsLoad : public ::testing::Test {
  protected:
-  PushCredentialsLoad() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "push-creds-XXXXXX").string();
-    dir_ = mkdtemp(tmpl.data());
-  }
-  ~PushCredentialsLoad() override { std::filesystem::remove_all(dir_); }
-
   std::string write(const std::string& name, const std::string& text) {
-    const auto path = (dir_ / name).string();
-    std::ofstream(path) << text;
-    return path;
+    return dir_.write(name, text);
   }
 
   // push.apns.private_key is on line 6.
@@ -741,7 +718,7 @@ class PushCredentialsLoad : public ::testing::Test {
     return r.config.value_or(conf::Config{});
   }
 
-  std::filesystem::path dir_;
+  testing::TempDir dir_{"push-creds"};
 };
 
 TEST_F(PushCredentialsLoad, AnRsaKeyIsNotAnApnsAuthKey) {

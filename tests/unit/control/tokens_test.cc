@@ -17,6 +17,7 @@
 #include "control/tokens/jwt.h"
 #include "control/tokens/turn_credentials.h"
 #include "control/tokens/user_tokens.h"
+#include "tests/support/pem_text.h"
 
 namespace turnpike::control::tokens {
 namespace {
@@ -41,25 +42,10 @@ Pkey makeRsaKey(std::size_t bits) {
   return {EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", bits), PkeyFree{}};
 }
 
-std::string bioText(BIO* bio) {
-  char* data = nullptr;
-  const long length = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<std::size_t>(length));
-  BIO_free(bio);
-  return out;
-}
-
-std::string publicPem(EVP_PKEY* key) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PUBKEY(bio, key);
-  return bioText(bio);
-}
-
-std::string privatePkcs8Pem(EVP_PKEY* key) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-  return bioText(bio);
-}
+using turnpike::testing::bioText;
+using turnpike::testing::publicPem;
+// PKCS#8, beside the SEC1 form below.
+const auto& privatePkcs8Pem = turnpike::testing::privatePem;
 
 std::string privateSec1Pem(EVP_PKEY* key) {
   BIO* bio = BIO_new(BIO_s_mem());
