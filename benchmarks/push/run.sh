@@ -84,6 +84,33 @@ print(f"ratio turnpike/h2load: {ours['pushes_per_second'] / theirs:.2f} "
       f"(~{1e6 / ours['cpu_us_per_push']:.0f} pushes/s per core if the server kept up)")
 PY
 
+echo "== the same against nghttpd (nghttp2's C server: the client's own ceiling)"
+mkdir -p "$work/htdocs/3/device"
+: >"$work/htdocs/3/device/bench0"
+for i in $(seq 1 999); do : >"$work/htdocs/3/device/bench$i"; done
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+timeout 120 nghttpd -a 127.0.0.1 -d "$work/htdocs" "$port" "$work/server.key" "$work/server.pem" \
+  >"$work/nghttpd.log" 2>&1 &
+nghttpd_pid=$!
+sleep 0.5
+big=$((count * 5))
+ours=$("$build/benchmarks/turnpike-push-rate" --url "https://127.0.0.1:$port" --ca "$work/ca.pem" \
+  --key "$key" --count "$big" --window "$window" --seconds 60)
+echo "turnpike: $ours"
+h2out=$(h2load -n "$big" -c 1 -m "$window" -d "$work/body.json" "${h2args[@]}" \
+  "https://127.0.0.1:$port/3/device/bench0" 2>&1 | grep -E "^finished in|^requests:|^status codes:")
+echo "h2load:   $(echo "$h2out" | tr '\n' ' ')"
+kill "$nghttpd_pid" 2>/dev/null || true
+/usr/bin/python3 - "$ours" "$h2out" <<'PY'
+import json, re, sys
+ours = json.loads(sys.argv[1])
+m = re.search(r"finished in ([\d.]+)(m?s), ([\d.]+) req/s", sys.argv[2])
+theirs = float(m.group(3)) if m else 0.0
+print(f"ratio turnpike/h2load against nghttpd: {ours['pushes_per_second'] / theirs:.2f} "
+      f"({ours['pushes_per_second']:.0f} vs {theirs:.0f} requests/s on one connection; "
+      f"turnpike CPU {ours['cpu_us_per_push']:.1f} us/push, h2load sends one prebuilt body)")
+PY
+
 echo "== POST /v1/calls -> VoIP push at the fake ($calls calls)"
 exec 3>&-
 wait "$fake_pid" 2>/dev/null || true
