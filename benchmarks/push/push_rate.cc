@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 #include "control/push/apns.h"
@@ -108,11 +109,12 @@ int main(int argc, char** argv) {
   SteadyClock clock;
   push::ProviderToken token(key->withKid("KEY1234567"), "TEAM123456", clock);
   event_base* base = event_base_new();
-  push::Http2Client client(base, push::Http2Client::Options{ca, window + 10});
+  auto client =
+      std::make_unique<push::Http2Client>(base, push::Http2Client::Options{ca, window + 10});
 
   Run run;
   run.base = base;
-  run.client = &client;
+  run.client = client.get();
   run.token = &token;
   run.url = url;
   run.bundle = "com.example.turnpike";
@@ -139,8 +141,10 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(run.done), static_cast<unsigned long long>(run.ok),
       static_cast<unsigned long long>(run.failed), wall, static_cast<double>(run.ok) / wall, cpu,
       run.done ? cpu * 1e6 / static_cast<double>(run.done) : 0.0,
-      static_cast<unsigned long long>(client.connectionsOpened()),
+      static_cast<unsigned long long>(client->connectionsOpened()),
       static_cast<unsigned long long>(token.signings()));
+  // The client's connections are freed by the loop's finalizers: before the loop.
+  client.reset();
   event_base_free(base);
   return run.failed == 0 && run.ok > 0 ? 0 : 1;
 }
