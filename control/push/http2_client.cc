@@ -156,6 +156,8 @@ class Connection {
   /// Everything of this connection ends: open streams fail, waiting ones
   /// move on (or fail, if the connection never came up).
   void fail(const std::string& why);
+  /// Takes no new streams and closes once those it has are answered.
+  void drain();
 
  private:
   static void onRead(bufferevent* bev, void* arg);
@@ -407,8 +409,32 @@ void Connection::afterIo() {
   if (closing_) {
     return;
   }
+  if (draining_ && streams_.empty()) {
+    nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
+    flush();
+    fail("drained");
+    return;
+  }
   if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) {
     fail("connection closed by the peer (GOAWAY)");
+  }
+}
+
+void Connection::drain() {
+  if (closing_ || draining_) {
+    return;
+  }
+  draining_ = true;
+  impl_.retire(this, true);
+  auto waiting = std::move(waiting_);
+  waiting_.clear();
+  for (auto& s : waiting) {
+    impl_.dispatch(std::move(s));
+  }
+  if (ready_) {
+    afterIo();
+  } else {
+    fail("drained");
   }
 }
 
@@ -739,6 +765,17 @@ void Http2Client::send(HttpRequest request, Done done) {
   if (!impl.finished.empty()) {
     impl.timers.after(std::chrono::milliseconds{0}, [&impl] { impl.runFinished(); });
   }
+}
+
+void Http2Client::rotate() {
+  std::vector<Connection*> serving;
+  for (auto& [origin, c] : impl_->current) {
+    serving.push_back(c.get());
+  }
+  for (Connection* c : serving) {
+    c->drain();
+  }
+  impl_->runFinished();
 }
 
 std::size_t Http2Client::inFlight() const { return impl_->live; }

@@ -59,6 +59,10 @@ class Http2Client {
   /// destroyed first: also when the request is refused at once (status 0).
   void send(HttpRequest request, Done done);
 
+  /// New requests go to new connections; the current ones finish the
+  /// requests they carry, then close (APNs: one credential per connection).
+  void rotate();
+
   [[nodiscard]] std::size_t inFlight() const;
   /// Connections opened so far (a test sees a reconnect here).
   [[nodiscard]] std::uint64_t connectionsOpened() const;

@@ -406,7 +406,10 @@ void PushSender::reload(const conf::PushConfig& config, PushCredentials credenti
     provider_token_ =
         std::make_unique<ProviderToken>(*credentials_.apns_key, config_.apns.team_id, clock_);
   } else if (!apns_same) {
+    // APNs binds a connection to the provider token's team: new
+    // connections for the new key; the old ones finish what they carry.
     provider_token_->replace(*credentials_.apns_key, config_.apns.team_id);
+    client_.rotate();
   }
   if (!fcm_same) {
     access_ = AccessToken{};

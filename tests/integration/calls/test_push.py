@@ -515,6 +515,22 @@ class TestReload(PushTestCase):
                 self.fail(f"{text!r} not in the log")
             await asyncio.sleep(0.05)
 
+    async def test_a_new_key_gets_new_connections_and_old_requests_finish(self):
+        c = await self.ring_ios(("slow", 2.0))
+        [first] = await self.wait_pushes(c.voip)
+        # The same key under another file name counts as a new credential.
+        copy = os.path.join(self.material.dir, "AuthKey_copy.p8")
+        with open(self.material.apns_key_path) as src, open(copy, "w") as dst:
+            dst.write(src.read())
+        self.rewrite({"apns": {"private_key": copy}})
+        await self.wait_log("reloaded")
+        d = await self.ring_ios()
+        [second] = await self.wait_pushes(d.voip)
+        self.assertNotEqual(first.conn, second.conn, "a new connection for the new key")
+        self.assertNotEqual(first.apns_jwt, second.apns_jwt, "signed with the new key")
+        await c.asock.wait_event(c.cid, "call.ringing", timeout=5)
+        self.assertEqual(200, self.pushes(c.voip)[0].status, "the old connection finished")
+
     async def test_sighup_keeps_requests_in_flight_and_a_bad_key_keeps_the_old_one(self):
         c = await self.ring_ios(("slow", 1.5))
         a, adev, asock, b, voip, cid = c.a, c.adev, c.asock, c.b, c.voip, c.cid
@@ -539,7 +555,8 @@ class TestReload(PushTestCase):
         await self.api.create(c, cdev, d.id)
         [push] = await self.wait_pushes(again)
         self.assertEqual(200, push.status)
-        self.assertEqual(1, len(self.fake.apns_jwts), "the same provider token throughout")
+        used = {r.apns_jwt for r in self.pushes(voip) + self.pushes(again)}
+        self.assertEqual(1, len(used), "the same provider token throughout")
 
 
 class TestAccessTokenRefresh(PushTestCase):
