@@ -33,6 +33,7 @@ mkfifo "$fifo"
 cleanup() {
   exec 3>&- 2>/dev/null || true
   [[ -n ${fake_pid:-} ]] && kill "$fake_pid" 2>/dev/null || true
+  [[ -n ${nghttpd_pid:-} ]] && kill "$nghttpd_pid" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -46,11 +47,28 @@ for _ in $(seq 100); do [[ -s $work/info.json ]] && break; sleep 0.1; done
 url=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$work/info.json")
 key=$work/AuthKey_KEY1234567.p8
 
-echo "== APNs invites over one HTTP/2 connection ($count pushes, $window in flight)"
-ours=$("$build/benchmarks/turnpike-push-rate" --url "$url" --ca "$work/ca.pem" --key "$key" \
-  --count "$count" --window "$window" --seconds 60)
-echo "turnpike: $ours"
+# One side-by-side run against BASE_URL: turnpike-push-rate, then h2load with
+# the same request on one connection; prints both and their ratio.
+side_by_side() {
+  local base=$1 n=$2 label=$3 ours h2out
+  ours=$("$build/benchmarks/turnpike-push-rate" --url "$base" --ca "$work/ca.pem" --key "$key" \
+    --count "$n" --window "$window" --seconds 60)
+  echo "turnpike: $ours"
+  h2out=$(h2load -n "$n" -c 1 -m "$window" -d "$work/body.json" "${h2args[@]}" \
+    "$base/3/device/bench0" 2>&1 | grep -E "^finished in|^requests:|^status codes:")
+  echo "h2load:   $(echo "$h2out" | tr '\n' ' ')"
+  /usr/bin/python3 - "$ours" "$h2out" "$label" <<'PY'
+import json, re, sys
+ours = json.loads(sys.argv[1])
+m = re.search(r"finished in ([\d.]+)(m?s), ([\d.]+) req/s", sys.argv[2])
+theirs = float(m.group(3)) if m else 0.0
+print(f"ratio turnpike/h2load {sys.argv[3]}: {ours['pushes_per_second'] / theirs:.2f} "
+      f"({ours['pushes_per_second']:.0f} vs {theirs:.0f} pushes/s on one connection); "
+      f"turnpike client CPU {ours['cpu_us_per_push']:.1f} us/push")
+PY
+}
 
+echo "== APNs invites over one HTTP/2 connection ($count pushes, $window in flight)"
 # The same request for h2load: one provider token, the invite body and headers.
 /usr/bin/python3 - "$key" "$work" <<'PY'
 import json, sys, time, uuid
@@ -70,19 +88,7 @@ open(f"{work}/headers", "w").write("\n".join(headers) + "\n")
 PY
 h2args=()
 while IFS= read -r h; do h2args+=(-H "$h"); done <"$work/headers"
-h2out=$(h2load -n "$count" -c 1 -m "$window" -d "$work/body.json" "${h2args[@]}" \
-  "$url/3/device/bench0" 2>&1 | grep -E "^finished in|^requests:|^status codes:")
-echo "h2load:   $(echo "$h2out" | tr '\n' ' ')"
-/usr/bin/python3 - "$ours" "$h2out" <<'PY'
-import json, re, sys
-ours = json.loads(sys.argv[1])
-m = re.search(r"finished in ([\d.]+)(m?s), ([\d.]+) req/s", sys.argv[2])
-theirs = float(m.group(3)) if m else 0.0
-print(f"ratio turnpike/h2load: {ours['pushes_per_second'] / theirs:.2f} "
-      f"({ours['pushes_per_second']:.0f} vs {theirs:.0f} pushes/s on one connection); "
-      f"turnpike client CPU {ours['cpu_us_per_push']:.1f} us/push "
-      f"(~{1e6 / ours['cpu_us_per_push']:.0f} pushes/s per core if the server kept up)")
-PY
+side_by_side "$url" "$count" "against the Python fake"
 
 echo "== the same against nghttpd (nghttp2's C server: the client's own ceiling)"
 mkdir -p "$work/htdocs/3/device"
@@ -93,23 +99,8 @@ timeout 120 nghttpd -a 127.0.0.1 -d "$work/htdocs" "$port" "$work/server.key" "$
   >"$work/nghttpd.log" 2>&1 &
 nghttpd_pid=$!
 sleep 0.5
-big=$((count * 5))
-ours=$("$build/benchmarks/turnpike-push-rate" --url "https://127.0.0.1:$port" --ca "$work/ca.pem" \
-  --key "$key" --count "$big" --window "$window" --seconds 60)
-echo "turnpike: $ours"
-h2out=$(h2load -n "$big" -c 1 -m "$window" -d "$work/body.json" "${h2args[@]}" \
-  "https://127.0.0.1:$port/3/device/bench0" 2>&1 | grep -E "^finished in|^requests:|^status codes:")
-echo "h2load:   $(echo "$h2out" | tr '\n' ' ')"
+side_by_side "https://127.0.0.1:$port" $((count * 5)) "against nghttpd"
 kill "$nghttpd_pid" 2>/dev/null || true
-/usr/bin/python3 - "$ours" "$h2out" <<'PY'
-import json, re, sys
-ours = json.loads(sys.argv[1])
-m = re.search(r"finished in ([\d.]+)(m?s), ([\d.]+) req/s", sys.argv[2])
-theirs = float(m.group(3)) if m else 0.0
-print(f"ratio turnpike/h2load against nghttpd: {ours['pushes_per_second'] / theirs:.2f} "
-      f"({ours['pushes_per_second']:.0f} vs {theirs:.0f} requests/s on one connection; "
-      f"turnpike CPU {ours['cpu_us_per_push']:.1f} us/push, h2load sends one prebuilt body)")
-PY
 
 echo "== POST /v1/calls -> VoIP push at the fake ($calls calls)"
 exec 3>&-
