@@ -95,7 +95,7 @@ PushSender::PushSender(event_base* base, const Clock& clock, const conf::PushCon
   }
 }
 
-PushSender::~PushSender() { *alive_ = false; }
+PushSender::~PushSender() = default;
 
 std::uint64_t PushSender::providerTokensSigned() const {
   return provider_token_ ? provider_token_->signings() : 0;
@@ -215,11 +215,7 @@ void PushSender::sendApns(const std::shared_ptr<Job>& job) {
   request.timeout =
       std::min(std::chrono::duration_cast<std::chrono::milliseconds>(config_.request_timeout),
                job->give_up_at - now);
-  client_.send(std::move(request), [this, job, bearer, alive = std::weak_ptr<bool>(alive_)](
-                                       const HttpResponse& response) {
-    if (alive.expired()) {
-      return;
-    }
+  client_.send(std::move(request), [this, job, bearer](const HttpResponse& response) {
     Answer answer = classifyApns(response);
     if (answer.verdict == Verdict::ReSign && !job->re_signed && provider_token_) {
       job->re_signed = true;
@@ -257,11 +253,7 @@ void PushSender::sendFcm(const std::shared_ptr<Job>& job) {
   request.timeout =
       std::min(std::chrono::duration_cast<std::chrono::milliseconds>(config_.request_timeout),
                job->give_up_at - clock_.unixMillis());
-  client_.send(std::move(request), [this, job, used = *bearer, alive = std::weak_ptr<bool>(alive_)](
-                                       const HttpResponse& response) {
-    if (alive.expired()) {
-      return;
-    }
+  client_.send(std::move(request), [this, job, used = *bearer](const HttpResponse& response) {
     Answer answer = classifyFcm(response);
     if (answer.verdict == Verdict::RefreshAuth && !job->re_authed) {
       job->re_authed = true;
@@ -283,31 +275,27 @@ void PushSender::fetchAccessToken() {
   request.headers = {"content-type: application/x-www-form-urlencoded"};
   request.body = AccessToken::request(*credentials_.fcm, clock_.unixTime());
   request.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config_.request_timeout);
-  client_.send(std::move(request),
-               [this, alive = std::weak_ptr<bool>(alive_)](const HttpResponse& response) {
-                 if (alive.expired()) {
-                   return;
-                 }
-                 fetching_token_ = false;
-                 std::string error;
-                 const bool ok = access_.accept(response, clock_.unixTime(), error);
-                 if (!ok) {
-                   spdlog::warn("push: fcm: no OAuth access token: {}", error);
-                 }
-                 auto waiting = std::move(waiting_for_token_);
-                 waiting_for_token_.clear();
-                 for (auto& job : waiting) {
-                   if (ok) {
-                     attempt(job);
-                   } else {
-                     ++job->attempt;
-                     Answer answer;
-                     answer.verdict = Verdict::Retry;
-                     answer.reason = "oauth: " + error;
-                     answered(job, response, answer);
-                   }
-                 }
-               });
+  client_.send(std::move(request), [this](const HttpResponse& response) {
+    fetching_token_ = false;
+    std::string error;
+    const bool ok = access_.accept(response, clock_.unixTime(), error);
+    if (!ok) {
+      spdlog::warn("push: fcm: no OAuth access token: {}", error);
+    }
+    auto waiting = std::move(waiting_for_token_);
+    waiting_for_token_.clear();
+    for (auto& job : waiting) {
+      if (ok) {
+        attempt(job);
+      } else {
+        ++job->attempt;
+        Answer answer;
+        answer.verdict = Verdict::Retry;
+        answer.reason = "oauth: " + error;
+        answered(job, response, answer);
+      }
+    }
+  });
 }
 
 void PushSender::answered(const std::shared_ptr<Job>& job, const HttpResponse& response,

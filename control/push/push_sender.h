@@ -122,7 +122,6 @@ class PushSender {
   std::uint64_t sends_ = 0;
   std::size_t jobs_ = 0;
   Timers timers_;  ///< retries; after client_, so none fires into a dead client
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace turnpike::control::push
