@@ -443,6 +443,11 @@ void readRoot(YamlReader& r, const YAML::Node& root, Config& config) {
   if (config.listen.udp.empty() && config.listen.tcp.empty()) {
     r.error(root["listen"], "listen", "no udp or tcp listen address: the server would do nothing");
   }
+  if (config.store.backend == StoreBackend::Redis && !config.redis.address) {
+    const YAML::Node store = root["store"];
+    r.error(store && store.IsMap() && store["backend"] ? store["backend"] : root, "store.backend",
+            "redis needs store.redis.address");
+  }
   // A listen port inside the relay range would be handed out as a relayed
   // address (or fail to bind as one at random).
   const auto& ports = config.relay.ports;

@@ -149,8 +149,7 @@ void readStore(YamlReader& r, const YAML::Node& node, const std::string& path, S
                if (s == "sqlite") {
                  out.backend = StoreBackend::Sqlite;
                } else if (s == "redis") {
-                 // Several nodes sharing calls through Redis come later.
-                 r.error(n, p, "\"redis\" is not supported yet; use sqlite");
+                 out.backend = StoreBackend::Redis;
                } else {
                  r.error(n, p, "\"" + s + "\" is not one of sqlite, redis");
                }

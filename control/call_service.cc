@@ -11,6 +11,7 @@ namespace {
 
 constexpr UnixMillis kIdempotencyWindow = std::chrono::hours{24};
 constexpr UnixMillis kEndedCallRetention = std::chrono::hours{24};
+constexpr std::chrono::seconds kStoreRetryAfter{2};
 
 std::string dump(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -67,8 +68,14 @@ bool CallService::restore(std::string& error, std::vector<Revocation>& revocatio
   for (auto& d : snapshot.devices) {
     devices_.restore(std::move(d));
   }
-  for (auto& [call, events] : snapshot.active_calls) {
-    book_.restore(std::move(call), std::move(events));
+  for (auto& stored : snapshot.active_calls) {
+    Known& k = known_[stored.call.call_id];
+    k.version = stored.version;
+    k.seq = stored.events.empty() ? 0 : stored.events.back().seq;
+    book_.restore(std::move(stored.call), std::move(stored.events));
+  }
+  for (const auto& r : snapshot.revocations) {
+    revoked_[r.call_id] = r.until;
   }
   revocations = std::move(snapshot.revocations);
   spdlog::info("control: restored {} devices, {} calls in progress, {} revoked calls",
@@ -77,6 +84,9 @@ bool CallService::restore(std::string& error, std::vector<Revocation>& revocatio
 }
 
 ServiceAnswer CallService::registerDevice(Device device) {
+  if (auto down = storeDown()) {
+    return *down;
+  }
   const auto now = clock_.unixMillis();
   auto registered = devices_.registerDevice(std::move(device), now);
   if (registered.error == DeviceRegistry::RegisterError::TooManyDevices) {
@@ -93,13 +103,17 @@ ServiceAnswer CallService::registerDevice(Device device) {
     batch.devices.push_back(other);
   }
   CallChanges none;
-  if (!commit(none, std::move(batch))) {
-    return errorAnswer(500, "internal_error", "the store failed");
+  if (const auto result = commit(none, std::move(batch));
+      result != CallStore::CommitResult::Stored) {
+    return storeFailure(result);
   }
   return {200, {{"device", registered.device->toJson()}}, {}, {}, {}};
 }
 
 ServiceAnswer CallService::heartbeat(const DeviceKey& key) {
+  if (auto down = storeDown()) {
+    return *down;
+  }
   const Device* d = devices_.heartbeat(key, clock_.unixMillis());
   if (d == nullptr) {
     return errorAnswer(404, "not_found", "deviceId: no such device");
@@ -107,13 +121,17 @@ ServiceAnswer CallService::heartbeat(const DeviceKey& key) {
   CallStore::Batch batch;
   batch.devices.push_back(d);
   CallChanges none;
-  if (!commit(none, std::move(batch))) {
-    return errorAnswer(500, "internal_error", "the store failed");
+  if (const auto result = commit(none, std::move(batch));
+      result != CallStore::CommitResult::Stored) {
+    return storeFailure(result);
   }
   return {200, {{"deviceId", key.device_id}, {"lastSeenAt", rfc3339(d->last_seen_at)}}, {}, {}, {}};
 }
 
-ServiceAnswer CallService::listDevices(const std::string& user_id) const {
+ServiceAnswer CallService::listDevices(const std::string& user_id) {
+  if (auto down = storeDown()) {
+    return *down;
+  }
   nlohmann::json list = nlohmann::json::array();
   for (const Device* d : devices_.devicesOf(user_id)) {
     list.push_back(d->toJson());
@@ -122,20 +140,27 @@ ServiceAnswer CallService::listDevices(const std::string& user_id) const {
 }
 
 ServiceAnswer CallService::removeDevice(const DeviceKey& key) {
+  if (auto down = storeDown()) {
+    return *down;
+  }
   if (!devices_.remove(key)) {
     return errorAnswer(404, "not_found", "no such device");
   }
   CallStore::Batch batch;
   batch.removed_devices.push_back(key);
   CallChanges none;
-  if (!commit(none, std::move(batch))) {
-    return errorAnswer(500, "internal_error", "the store failed");
+  if (const auto result = commit(none, std::move(batch));
+      result != CallStore::CommitResult::Stored) {
+    return storeFailure(result);
   }
   return {204, nullptr, {}, {}, {}};
 }
 
 ServiceAnswer CallService::createCall(const CreateRequest& request,
                                       const std::string& idempotency_key) {
+  if (auto down = storeDown()) {
+    return *down;
+  }
   const auto now = clock_.unixMillis();
   if (!idempotency_key.empty()) {
     if (auto earlier =
@@ -144,25 +169,37 @@ ServiceAnswer CallService::createCall(const CreateRequest& request,
       return {earlier->status, std::move(body), {}, {}, {}};
     }
   }
-  CallChanges changes;
-  const CallOutcome outcome = book_.create(request, changes);
-  if (!outcome.error_code.empty()) {
-    return failure(outcome);
-  }
-  ++stats_.calls_created;
-  ServiceAnswer answer = callAnswer(outcome, true);
+  ServiceAnswer answer;
   CallStore::Batch batch;
-  if (!idempotency_key.empty()) {
-    batch.idempotency = IdempotentAnswer{request.caller.user_id, idempotency_key, now,
-                                         answer.status, dump(answer.body)};
+  const auto result = settle(
+      [&](CallChanges& changes) {
+        const CallOutcome outcome = book_.create(request, changes);
+        if (!outcome.error_code.empty()) {
+          answer = failure(outcome);
+          return false;
+        }
+        answer = callAnswer(outcome, true);
+        batch = {};
+        if (!idempotency_key.empty()) {
+          batch.idempotency = IdempotentAnswer{request.caller.user_id, idempotency_key, now,
+                                               answer.status, dump(answer.body)};
+        }
+        return true;
+      },
+      &batch);
+  if (result != CallStore::CommitResult::Stored) {
+    return storeFailure(result);
   }
-  if (!commit(changes, std::move(batch))) {
-    return errorAnswer(500, "internal_error", "the store failed");
+  if (answer.error_code.empty()) {
+    ++stats_.calls_created;
   }
   return answer;
 }
 
 ServiceAnswer CallService::getCall(const std::string& call_id, const std::string& user_id) {
+  if (auto down = storeDown()) {
+    return *down;
+  }
   const CallOutcome outcome = book_.get(call_id, user_id);
   if (outcome.error_code.empty()) {
     return {200, {{"call", outcome.call->toJson()}}, {}, {}, {}};
@@ -175,60 +212,83 @@ ServiceAnswer CallService::getCall(const std::string& call_id, const std::string
 
 ServiceAnswer CallService::act(Action action, const std::string& call_id, const DeviceKey& actor,
                                std::string_view reason) {
-  CallChanges changes;
-  CallOutcome outcome;
-  switch (action) {
-    case Action::Ringing: outcome = book_.ringing(call_id, actor, changes); break;
-    case Action::Accept: outcome = book_.accept(call_id, actor, changes); break;
-    case Action::Decline: outcome = book_.decline(call_id, actor, false, changes); break;
-    case Action::DeclineBusy: outcome = book_.decline(call_id, actor, true, changes); break;
-    case Action::Connected: outcome = book_.connected(call_id, actor, changes); break;
-    case Action::End: outcome = book_.end(call_id, actor, reason, changes); break;
+  if (auto down = storeDown()) {
+    return *down;
   }
-  if (outcome.status == 404 && devices_.find(actor) != nullptr) {
-    // Ended calls leave memory; the store still knows them.
-    if (auto stored = storedCallOf(call_id, actor.user_id)) {
-      const bool idempotent =
-          action == Action::End || action == Action::Decline || action == Action::DeclineBusy;
-      if (idempotent) {
-        return {200, {{"call", stored->toJson()}}, {}, {}, {}};
-      }
-      const auto* p = stored->participantOf(actor.user_id);
-      if (action == Action::Accept && p->state == ParticipantState::Accepted &&
-          p->device_id != actor.device_id) {
-        return errorAnswer(409, "already_answered", "another device answered the call");
-      }
-      return errorAnswer(409, "call_ended", "the call has ended");
+  ServiceAnswer answer;
+  const auto result = settle([&](CallChanges& changes) {
+    CallOutcome outcome;
+    switch (action) {
+      case Action::Ringing: outcome = book_.ringing(call_id, actor, changes); break;
+      case Action::Accept: outcome = book_.accept(call_id, actor, changes); break;
+      case Action::Decline: outcome = book_.decline(call_id, actor, false, changes); break;
+      case Action::DeclineBusy: outcome = book_.decline(call_id, actor, true, changes); break;
+      case Action::Connected: outcome = book_.connected(call_id, actor, changes); break;
+      case Action::End: outcome = book_.end(call_id, actor, reason, changes); break;
     }
-  }
-  if (!outcome.error_code.empty()) {
-    return failure(outcome);
-  }
-  ServiceAnswer answer = callAnswer(outcome, action == Action::Accept);
-  if (!commit(changes)) {
-    return errorAnswer(500, "internal_error", "the store failed");
+    if (outcome.status == 404 && devices_.find(actor) != nullptr) {
+      // Ended calls leave memory; the store still knows them.
+      if (auto stored = storedCallOf(call_id, actor.user_id)) {
+        answer = endedAnswer(action, *stored, actor);
+        return false;
+      }
+    }
+    if (!outcome.error_code.empty()) {
+      answer = failure(outcome);
+      return false;
+    }
+    answer = callAnswer(outcome, action == Action::Accept);
+    return true;
+  });
+  if (result != CallStore::CommitResult::Stored) {
+    return storeFailure(result);
   }
   return answer;
 }
 
-ServiceAnswer CallService::signal(const std::string& call_id, const DeviceKey& actor,
-                                  SignalKind kind, nlohmann::json data) {
-  CallChanges changes;
-  const CallOutcome outcome = book_.signal(call_id, actor, kind, std::move(data), changes);
-  if (outcome.status == 404 && devices_.find(actor) != nullptr &&
-      storedCallOf(call_id, actor.user_id)) {
-    return errorAnswer(409, "call_ended", "the call has ended");
+ServiceAnswer CallService::endedAnswer(Action action, const Call& stored, const DeviceKey& actor) {
+  const bool idempotent =
+      action == Action::End || action == Action::Decline || action == Action::DeclineBusy;
+  if (idempotent) {
+    return {200, {{"call", stored.toJson()}}, {}, {}, {}};
   }
-  if (!outcome.error_code.empty()) {
-    return failure(outcome);
+  const auto* p = stored.participantOf(actor.user_id);
+  if (action == Action::Accept && p->state == ParticipantState::Accepted &&
+      p->device_id != actor.device_id) {
+    return errorAnswer(409, "already_answered", "another device answered the call");
   }
-  if (!commit(changes)) {
-    return errorAnswer(500, "internal_error", "the store failed");
-  }
-  return {202, nlohmann::json::object(), {}, {}, {}};
+  return errorAnswer(409, "call_ended", "the call has ended");
 }
 
-ServiceAnswer CallService::turnCredentials(std::string_view call_token) {
+ServiceAnswer CallService::signal(const std::string& call_id, const DeviceKey& actor,
+                                  SignalKind kind, nlohmann::json data) {
+  if (auto down = storeDown()) {
+    return *down;
+  }
+  ServiceAnswer answer{202, nlohmann::json::object(), {}, {}, {}};
+  const auto result = settle([&](CallChanges& changes) {
+    const CallOutcome outcome = book_.signal(call_id, actor, kind, data, changes);
+    if (outcome.status == 404 && devices_.find(actor) != nullptr &&
+        storedCallOf(call_id, actor.user_id)) {
+      answer = errorAnswer(409, "call_ended", "the call has ended");
+      return false;
+    }
+    if (!outcome.error_code.empty()) {
+      answer = failure(outcome);
+      return false;
+    }
+    return true;
+  });
+  if (result != CallStore::CommitResult::Stored) {
+    return storeFailure(result);
+  }
+  return answer;
+}
+
+ServiceAnswer CallService::turnCredentials(std::string_view call_token, const std::string& region) {
+  if (auto down = storeDown()) {
+    return *down;
+  }
   std::string error;
   const auto claims = issuer_.verify(call_token, clock_.unixTime(), error);
   if (!claims) {
@@ -249,7 +309,7 @@ ServiceAnswer CallService::turnCredentials(std::string_view call_token) {
   ++stats_.turn_credentials_issued;
   const auto creds =
       tokens::turnCredentialsFor(claims->call_id, claims->participant_id, settings_.turn_secret,
-                                 settings_.turn_ttl, clock_.unixTime(), settings_.turn_uris);
+                                 settings_.turn_ttl, clock_.unixTime(), turnUris(region));
   return {200,
           {{"username", creds.username},
            {"password", creds.password},
@@ -289,6 +349,9 @@ ServiceAnswer CallService::adminCall(const std::string& call_id) {
 void CallService::hello(http::WebSocket& socket, const DeviceKey& device, bool foreground) {
   const bool first = hub_.deviceOf(socket) == nullptr;
   hub_.bind(socket, device, foreground);
+  if (peers_ != nullptr) {
+    peers_->presence(device, true, foreground);
+  }
   if (!first) {
     // A foreground change: acknowledged, nothing replayed twice.
     socket.sendText(dump({{"event", "hello.ok"}, {"deviceId", device.device_id}, {"replayed", 0}}));
@@ -308,7 +371,12 @@ void CallService::hello(http::WebSocket& socket, const DeviceKey& device, bool f
   commit(changes);
 }
 
-void CallService::socketClosed(http::WebSocket& socket) { hub_.closed(socket); }
+void CallService::socketClosed(http::WebSocket& socket) {
+  const auto gone = hub_.closed(socket);
+  if (gone && peers_ != nullptr) {
+    peers_->presence(*gone, false, false);
+  }
+}
 
 std::optional<UnixMillis> CallService::tick() {
   CallChanges changes;
@@ -322,6 +390,7 @@ std::optional<UnixMillis> CallService::tick() {
 void CallService::expireStored() {
   const auto now = clock_.unixMillis();
   store_.expire(now - kIdempotencyWindow, clock_.unixTime(), now - kEndedCallRetention);
+  std::erase_if(revoked_, [now = clock_.unixTime()](const auto& r) { return r.second <= now; });
 }
 
 void CallService::noteAllocation(const std::string& call_id, std::string_view what,
@@ -358,7 +427,7 @@ nlohmann::json CallService::tokensFor(const Call& call, const Participant& parti
                     call.type == CallType::Video, call.mode, now);
   const auto creds =
       tokens::turnCredentialsFor(call.call_id, participant.participant_id, settings_.turn_secret,
-                                 settings_.turn_ttl, now, settings_.turn_uris);
+                                 settings_.turn_ttl, now, turnUris({}));
   return {{"callToken", token},
           {"turn",
            {{"username", creds.username},
@@ -367,12 +436,30 @@ nlohmann::json CallService::tokensFor(const Call& call, const Participant& parti
             {"uris", creds.uris}}}};
 }
 
-bool CallService::commit(CallChanges& changes, CallStore::Batch batch) {
+template <typename Step>
+CallStore::CommitResult CallService::settle(Step step, CallStore::Batch* batch) {
+  auto result = CallStore::CommitResult::Conflict;
+  // Each retry runs on the state another node stored first.
+  for (int attempt = 0; attempt < 3 && result == CallStore::CommitResult::Conflict; ++attempt) {
+    CallChanges changes;
+    if (!step(changes)) {
+      return CallStore::CommitResult::Stored;  // an answer without a change
+    }
+    result = commit(changes, batch != nullptr ? std::move(*batch) : CallStore::Batch{});
+  }
+  return result;
+}
+
+CallStore::CommitResult CallService::commit(CallChanges& changes, CallStore::Batch batch) {
   std::set<std::string> seen;
+  std::vector<std::string> ids;
   for (const auto& id : changes.calls) {
     if (seen.insert(id).second) {
       if (const Call* c = book_.find(id)) {
         batch.calls.push_back(c);
+        auto k = known_.find(id);
+        batch.versions.push_back(k != known_.end() ? k->second.version : 0);
+        ids.push_back(id);
       }
     }
   }
@@ -388,25 +475,50 @@ bool CallService::commit(CallChanges& changes, CallStore::Batch batch) {
     batch.revocations.push_back({id, until});
   }
   std::string error;
-  if (!store_.commit(batch, error)) {
+  const auto result = store_.commit(batch, error);
+  if (result == CallStore::CommitResult::Conflict) {
+    ++stats_.store_conflicts;
+    for (const auto& id : ids) {
+      refresh(id);
+    }
+    return result;
+  }
+  if (result != CallStore::CommitResult::Stored) {
     ++stats_.store_errors;
     spdlog::error("control: the store refused a change: {}", error);
-    return false;
+    if (peers_ != nullptr) {
+      // Memory may now hold what the store does not: reload it all.
+      peers_->lost();
+    }
+    return result;
+  }
+  for (const auto& id : ids) {
+    ++known_[id].version;
+  }
+  for (const auto& [id, event] : changes.events) {
+    Known& k = known_[id];
+    k.seq = std::max(k.seq, event.seq);
   }
   announce(changes);
   sendPushes(changes);
   for (const auto& id : changes.ended) {
-    if (relay_ != nullptr) {
-      relay_->revokeCall(id, until, [this, id](std::size_t deleted) {
-        stats_.allocations_revoked += deleted;
-        if (deleted > 0) {
-          noteAllocation(id, "turn.revoked", {{"allocations", deleted}});
-        }
-      });
-    }
+    revokeHere(id, until);
+    known_.erase(id);
   }
   book_.forgetEnded();
-  return true;
+  return result;
+}
+
+void CallService::revokeHere(const std::string& call_id, std::chrono::seconds until) {
+  if (!revoked_.emplace(call_id, until).second || relay_ == nullptr) {
+    return;
+  }
+  relay_->revokeCall(call_id, until, [this, call_id](std::size_t deleted) {
+    stats_.allocations_revoked += deleted;
+    if (deleted > 0) {
+      noteAllocation(call_id, "turn.revoked", {{"allocations", deleted}});
+    }
+  });
 }
 
 void CallService::announce(const CallChanges& changes) {
@@ -484,14 +596,15 @@ void CallService::pushReport(const push::PushReport& report) {
   if (report.result == "dead_token") {
     removeDeadToken(report);
   }
-  CallChanges changes;
-  book_.note(report.call_id,
-             TimelineEntry{clock_.unixMillis(), "push", report.device.device_id, std::move(detail)},
-             changes);
-  if (report.kind == "invite" && report.final && report.result != "dropped") {
-    book_.pushAnswered(report.call_id, report.device, report.result == "delivered", changes);
-  }
-  commit(changes);
+  settle([&](CallChanges& changes) {
+    book_.note(report.call_id,
+               TimelineEntry{clock_.unixMillis(), "push", report.device.device_id, detail},
+               changes);
+    if (report.kind == "invite" && report.final && report.result != "dropped") {
+      book_.pushAnswered(report.call_id, report.device, report.result == "delivered", changes);
+    }
+    return true;
+  });
 }
 
 void CallService::removeDeadToken(const push::PushReport& report) {
@@ -552,6 +665,185 @@ void CallService::countEnd(const Call& call) {
     stats_.call_duration.observe(
         std::chrono::duration<double>(*call.ended_at - *call.answered_at).count());
   }
+}
+
+void CallService::attachPeers(Peers* peers) {
+  peers_ = peers;
+  hub_.setNodeAlive(
+      [this](const std::string& node) { return peers_ != nullptr && peers_->nodeAlive(node); });
+}
+
+std::optional<ServiceAnswer> CallService::storeDown() const {
+  if (peers_ == nullptr || peers_->ready()) {
+    return std::nullopt;
+  }
+  ServiceAnswer a = errorAnswer(503, "store_unavailable",
+                                "the shared store is out of reach; nothing was changed");
+  a.retry_after = kStoreRetryAfter;
+  return a;
+}
+
+ServiceAnswer CallService::storeFailure(CallStore::CommitResult result) {
+  if (result == CallStore::CommitResult::Failed) {
+    return errorAnswer(500, "internal_error", "the store failed");
+  }
+  ServiceAnswer a = errorAnswer(503, "store_unavailable",
+                                result == CallStore::CommitResult::Conflict
+                                    ? "the call kept changing on other nodes; nothing was changed"
+                                    : "the shared store is out of reach; nothing was changed");
+  a.retry_after = kStoreRetryAfter;
+  return a;
+}
+
+std::vector<std::string> CallService::turnUris(const std::string& region) const {
+  return peers_ != nullptr ? peers_->turnUris(region) : settings_.turn_uris;
+}
+
+bool CallService::refresh(const std::string& call_id) {
+  std::string error;
+  auto stored = store_.fetchCall(call_id, error);
+  if (!error.empty()) {
+    return false;
+  }
+  if (!stored) {
+    // Never stored (a create the store refused): it never happened.
+    book_.drop(call_id);
+    known_.erase(call_id);
+    return true;
+  }
+  adopt(std::move(*stored), nullptr);
+  return true;
+}
+
+void CallService::adopt(StoredCall stored, const std::vector<CallEvent>* fresh) {
+  const std::string id = stored.call.call_id;
+  Known& k = known_[id];
+  std::vector<CallEvent> to_send;
+  if (fresh != nullptr) {
+    to_send = *fresh;
+  } else {
+    for (const auto& e : stored.events) {
+      if (e.seq > k.seq) {
+        to_send.push_back(e);
+      }
+    }
+  }
+  k.version = stored.version;
+  for (const auto& e : stored.events) {
+    k.seq = std::max(k.seq, e.seq);
+  }
+  const bool ended = stored.call.ended();
+  book_.replace(std::move(stored.call), std::move(stored.events));
+  for (const auto& e : to_send) {
+    const std::string text = dump(e.message(id));
+    for (const auto& device : e.recipients) {
+      if (hub_.deliver(device, text)) {
+        ++stats_.events_sent;
+      }
+    }
+  }
+  if (ended) {
+    book_.drop(id);
+    known_.erase(id);
+  }
+}
+
+void CallService::applyRemote(const ChangeMessage& change) {
+  for (const auto& d : change.devices) {
+    devices_.replace(d);
+  }
+  for (const auto& k : change.removed_devices) {
+    devices_.remove(k);
+  }
+  for (const auto& c : change.calls) {
+    const std::string& id = c.call.call_id;
+    const auto it = known_.find(id);
+    const bool have = it != known_.end() && book_.find(id) != nullptr;
+    const Known k = have ? it->second : Known{};
+    if (have && c.version <= k.version) {
+      continue;  // this node stored it, or saw it already
+    }
+    if ((have && c.version == k.version + 1) || (!have && c.version == 1)) {
+      // The next change: this node's events up to its last known seq (none
+      // it failed to store), then the new ones.
+      std::vector<CallEvent> events;
+      if (const auto* mine = book_.eventsOf(id)) {
+        for (const auto& e : *mine) {
+          if (e.seq <= k.seq) {
+            events.push_back(e);
+          }
+        }
+      }
+      events.insert(events.end(), c.events.begin(), c.events.end());
+      adopt({c.call, std::move(events), c.version}, &c.events);
+      continue;
+    }
+    // A change missed (or a call this node does not hold): the store has
+    // all of it. What to deliver: what this node has not announced, or for
+    // a call it does not hold, this change's events and any after them.
+    std::string error;
+    auto stored = store_.fetchCall(id, error);
+    if (!stored) {
+      continue;
+    }
+    if (!have) {
+      const std::uint64_t before =
+          c.call.seq - std::min<std::uint64_t>(c.call.seq, c.events.size());
+      known_[id].seq = before;
+    }
+    adopt(std::move(*stored), nullptr);
+  }
+  for (const auto& p : change.presence) {
+    if (p.online) {
+      hub_.remoteOnline({p.device, change.node, p.foreground});
+    } else {
+      hub_.remoteOffline(p.device, change.node);
+    }
+  }
+  for (const auto& r : change.revocations) {
+    revokeHere(r.call_id, r.until);
+  }
+}
+
+bool CallService::catchUp() {
+  CallStore::Snapshot snapshot;
+  std::string error;
+  if (!store_.load(snapshot, clock_.unixTime(), error)) {
+    spdlog::warn("control: cannot reload from the store yet: {}", error);
+    return false;
+  }
+  std::vector<RemoteSocket> sockets;
+  if (peers_ != nullptr && !peers_->remoteSockets(sockets)) {
+    return false;
+  }
+  devices_.clear();
+  for (auto& d : snapshot.devices) {
+    devices_.restore(std::move(d));
+  }
+  std::set<std::string> active;
+  for (auto& stored : snapshot.active_calls) {
+    active.insert(stored.call.call_id);
+    adopt(std::move(stored), nullptr);
+  }
+  for (const auto& id : book_.callIds()) {
+    if (active.count(id) == 0 && !refresh(id)) {
+      return false;
+    }
+  }
+  hub_.clearRemote();
+  for (auto& s : sockets) {
+    hub_.remoteOnline(std::move(s));
+  }
+  if (peers_ != nullptr) {
+    // The store may have lost them (a Redis restarted without its data).
+    for (const auto& [device, foreground] : hub_.localDevices()) {
+      peers_->presence(device, true, foreground);
+    }
+  }
+  for (const auto& r : snapshot.revocations) {
+    revokeHere(r.call_id, r.until);
+  }
+  return true;
 }
 
 std::optional<Call> CallService::storedCallOf(const std::string& call_id,

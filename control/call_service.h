@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -8,12 +9,14 @@
 
 #include "conf/config.h"
 #include "control/calls/call_book.h"
+#include "control/cluster/peers.h"
 #include "control/control_stats.h"
 #include "control/devices/device_registry.h"
 #include "control/events/event_hub.h"
 #include "control/push/push_sender.h"
 #include "control/relay_port.h"
 #include "control/store/call_store.h"
+#include "control/store/change_message.h"
 #include "control/tokens/call_tokens.h"
 #include "control/tokens/turn_credentials.h"
 
@@ -52,6 +55,15 @@ class CallService {
   /// The push sender rung devices without a foreground socket get invites
   /// from (none: they ring only over their socket); before serving.
   void attachPush(push::PushSender* sender) { push_ = sender; }
+  /// The other nodes sharing the store (none: this node is alone); before
+  /// serving.
+  void attachPeers(Peers* peers);
+  /// Another node stored a change: apply it here, deliver its events to the
+  /// sockets on this node, revoke what it ended.
+  void applyRemote(const ChangeMessage& change);
+  /// Reloads devices, calls, sockets elsewhere and revocations from the
+  /// shared store (after a lost subscription or write); false: try later.
+  bool catchUp();
   /// What became of a push attempt (the sender's report hook).
   void pushReport(const push::PushReport& report);
   /// Whether the call still rings `device` (the sender's still_ringing hook).
@@ -64,7 +76,7 @@ class CallService {
 
   ServiceAnswer registerDevice(Device device);
   ServiceAnswer heartbeat(const DeviceKey& key);
-  ServiceAnswer listDevices(const std::string& user_id) const;
+  ServiceAnswer listDevices(const std::string& user_id);
   ServiceAnswer removeDevice(const DeviceKey& key);
 
   ServiceAnswer createCall(const CreateRequest& request, const std::string& idempotency_key);
@@ -75,7 +87,8 @@ class CallService {
   ServiceAnswer signal(const std::string& call_id, const DeviceKey& actor, SignalKind kind,
                        nlohmann::json data);
   /// `POST /v1/turn/credentials` with a call token.
-  ServiceAnswer turnCredentials(std::string_view call_token);
+  /// `region` puts that region's relays first ("": this node's).
+  ServiceAnswer turnCredentials(std::string_view call_token, const std::string& region = {});
   /// `GET /admin/calls/{callId}`: the call and its timeline.
   ServiceAnswer adminCall(const std::string& call_id);
 
@@ -100,7 +113,24 @@ class CallService {
   ServiceAnswer failure(const CallOutcome& outcome) const;
   ServiceAnswer callAnswer(const CallOutcome& outcome, bool with_tokens);
   /// Stores `changes`, then sends their events and revokes ended calls.
-  bool commit(CallChanges& changes, CallStore::Batch batch = {});
+  /// On a Conflict the calls involved are read again from the store.
+  CallStore::CommitResult commit(CallChanges& changes, CallStore::Batch batch = {});
+  /// Runs `step` (a state-machine step) and commits it; on a Conflict
+  /// (another node changed the call first) runs it again on the fresh state.
+  template <typename Step>
+  CallStore::CommitResult settle(Step step, CallStore::Batch* batch = nullptr);
+  /// The answer to an action on a call only the store still has.
+  static ServiceAnswer endedAnswer(Action action, const Call& stored, const DeviceKey& actor);
+  /// 503 while the shared store is out of reach (nothing changes then).
+  [[nodiscard]] std::optional<ServiceAnswer> storeDown() const;
+  static ServiceAnswer storeFailure(CallStore::CommitResult result);
+  /// Reads a call from the store into the book; false when the store failed.
+  bool refresh(const std::string& call_id);
+  /// Puts a stored call in the book, delivers the events this node has not
+  /// announced yet to its sockets, and forgets it when ended.
+  void adopt(StoredCall stored, const std::vector<CallEvent>* fresh);
+  void revokeHere(const std::string& call_id, std::chrono::seconds until);
+  [[nodiscard]] std::vector<std::string> turnUris(const std::string& region) const;
   void announce(const CallChanges& changes);
   void sendPushes(const CallChanges& changes);
   void removeDeadToken(const push::PushReport& report);
@@ -117,6 +147,17 @@ class CallService {
   RelayPort* relay_;
   ControlStats& stats_;
   push::PushSender* push_ = nullptr;
+  Peers* peers_ = nullptr;
+  /// What this node knows of each call in memory: the store's version and
+  /// the last seq it announced (or saw announced).
+  struct Known {
+    std::uint64_t version = 0;
+    std::uint64_t seq = 0;
+  };
+  std::map<std::string, Known> known_;
+  /// Calls revoked here (relay told), until when: a reload does not tell
+  /// the relay twice.
+  std::map<std::string, std::chrono::seconds> revoked_;
   DeviceRegistry devices_;
   EventHub hub_;
   CallBook book_;

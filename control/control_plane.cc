@@ -5,15 +5,19 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <future>
 
 #include "conf/text_file.h"
 #include "control/api/api_error.h"
 #include "control/api/call_api.h"
 #include "control/call_service.h"
+#include "control/cluster/redis_peers.h"
 #include "control/control_loop.h"
 #include "control/http/http_server.h"
 #include "control/push/push_sender.h"
+#include "control/store/redis_store.h"
 #include "control/store/sqlite_store.h"
 #include "control/tokens/user_tokens.h"
 #include "relay/base/clock.h"
@@ -60,12 +64,29 @@ std::optional<tokens::SigningKey> signingKey(const conf::Config& config, CallSto
     return std::nullopt;
   }
   auto key = tokens::SigningKey::generateEs256();
-  if (!store.putSetting(kCallTokenKeySetting, key.toPem())) {
+  // Several nodes may start at once: the first key stored wins, and every
+  // node uses the one the store kept.
+  const auto kept = store.putSetting(kCallTokenKeySetting, key.toPem())
+                        ? store.setting(kCallTokenKeySetting)
+                        : std::nullopt;
+  if (!kept) {
     error = "cannot keep the generated call-token key in the store";
     return std::nullopt;
   }
+  if (*kept != key.toPem()) {
+    return tokens::SigningKey::fromPem(*kept, error);
+  }
   spdlog::info("call tokens: generated an ES256 key (kid {}) and kept it in the store", key.kid());
   return key;
+}
+
+std::string nodeName(const conf::Config& config) {
+  if (!config.node.name.empty()) {
+    return config.node.name;
+  }
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return host;
 }
 
 }  // namespace
@@ -74,7 +95,10 @@ struct ControlPlane::Impl {
   const conf::Config config;
   SteadyClock clock;
   ControlStats stats;
-  std::unique_ptr<SqliteStore> store;
+  std::unique_ptr<RedisConnection> redis;  ///< store.backend: redis
+  std::unique_ptr<CallStore> store;
+  std::unique_ptr<cluster::RedisPeers> peers;
+  std::function<cluster::NodeLoad()> load;
   std::string turn_secret;
   std::vector<Revocation> revocations;
   std::optional<tokens::SigningKey> signing_key;
@@ -101,6 +125,10 @@ struct ControlPlane::Impl {
     auto* self = static_cast<Impl*>(arg);
     try {
       self->service->tick();
+      if (self->peers) {
+        self->stats.store_up = self->peers->ready() ? 1 : 0;
+        self->stats.remote_changes_dropped = self->peers->messagesDropped();
+      }
       if (++self->ticks % kExpireEveryTicks == 0) {
         self->service->expireStored();
       }
@@ -116,10 +144,20 @@ ControlPlane::~ControlPlane() { stop(); }
 
 std::unique_ptr<ControlPlane> ControlPlane::open(const conf::Config& config, std::string& error) {
   auto impl = std::make_unique<Impl>(config);
-  impl->store = SqliteStore::open(config.store.sqlite_path, error);
-  if (!impl->store) {
-    error = "store.sqlite.path: " + error;
-    return nullptr;
+  if (config.store.backend == conf::StoreBackend::Redis) {
+    RedisConnection::Settings redis;
+    redis.host = config.redis.address->ip;
+    redis.port = config.redis.address->port;
+    redis.password = config.redis.password;
+    redis.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config.redis.timeout);
+    impl->redis = std::make_unique<RedisConnection>(redis, impl->clock);
+    impl->store = std::make_unique<RedisStore>(*impl->redis, nodeName(config));
+  } else {
+    impl->store = SqliteStore::open(config.store.sqlite_path, error);
+    if (!impl->store) {
+      error = "store.sqlite.path: " + error;
+      return nullptr;
+    }
   }
   impl->signing_key = signingKey(config, *impl->store, error);
   if (!impl->signing_key) {
@@ -142,8 +180,13 @@ std::unique_ptr<ControlPlane> ControlPlane::open(const conf::Config& config, std
   } else if (auto kept = impl->store->setting(kTurnSecretSetting)) {
     impl->turn_secret = *kept;
   } else {
-    impl->turn_secret = randomHex(32);
-    impl->store->putSetting(kTurnSecretSetting, impl->turn_secret);
+    impl->store->putSetting(kTurnSecretSetting, randomHex(32));
+    auto stored = impl->store->setting(kTurnSecretSetting);  // the first node's, with several
+    if (!stored) {
+      error = "store: cannot keep the generated TURN secret";
+      return nullptr;
+    }
+    impl->turn_secret = *stored;
   }
   tokens::UserTokenSettings users;
   users.hs256_secrets = config.api.user_tokens.hs256_secrets;
@@ -199,6 +242,23 @@ const ControlStats& ControlPlane::stats() const { return impl_->stats; }
 bool ControlPlane::start(RelayPort& relay, ssl_ctx_st* tls, std::vector<std::string> turn_uris,
                          std::string& error) {
   Impl& m = *impl_;
+  if (m.redis) {
+    cluster::NodeInfo self;
+    self.name = nodeName(m.config);
+    self.region = m.config.node.region;
+    self.turn_uris = turn_uris;
+    cluster::RedisPeers::Hooks hooks;
+    CallService* service = m.service.get();
+    hooks.change = [service, &m](const ChangeMessage& change) {
+      ++m.stats.remote_changes;
+      service->applyRemote(change);
+    };
+    hooks.catch_up = [service] { return service->catchUp(); };
+    hooks.load = [&m] { return m.load ? m.load() : cluster::NodeLoad{}; };
+    m.peers = std::make_unique<cluster::RedisPeers>(m.loop.base(), *m.redis, m.clock,
+                                                    std::move(self), std::move(hooks));
+    m.service->attachPeers(m.peers.get());
+  }
   m.service->attach(&relay, std::move(turn_uris));
   if (m.config.push.apns.enabled() || m.config.push.fcm.enabled()) {
     push::PushSender::Hooks hooks;
@@ -235,10 +295,19 @@ bool ControlPlane::start(RelayPort& relay, ssl_ctx_st* tls, std::vector<std::str
       return false;
     }
   }
+  if (m.peers) {
+    m.peers->start();
+    spdlog::info("store: redis {}:{}, node {} in region \"{}\"", m.config.redis.address->ip,
+                 m.config.redis.address->port, m.peers->nodeName(), m.config.node.region);
+  }
   m.tick = event_new(m.loop.base(), -1, EV_PERSIST, &Impl::onTick, &m);
   event_add(m.tick, &kTickInterval);
   m.loop.start();
   return true;
+}
+
+void ControlPlane::setNodeLoad(std::function<cluster::NodeLoad()> load) {
+  impl_->load = std::move(load);
 }
 
 std::vector<std::uint16_t> ControlPlane::ports() const {
@@ -299,6 +368,11 @@ void ControlPlane::stop() {
   impl_->loop.stop();
   if (impl_->service) {
     impl_->service->attachPush(nullptr);
+    impl_->service->attachPeers(nullptr);
+  }
+  if (impl_->peers) {
+    impl_->peers->stop();
+    impl_->peers.reset();
   }
   impl_->push.reset();
   if (impl_->server) {

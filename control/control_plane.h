@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "conf/config.h"
+#include "control/cluster/node_directory.h"
 #include "control/control_stats.h"
 #include "control/relay_port.h"
 #include "control/store/call_store.h"
@@ -40,6 +41,10 @@ class ControlPlane {
   /// credentials. False with `error` set.
   bool start(RelayPort& relay, ssl_ctx_st* tls, std::vector<std::string> turn_uris,
              std::string& error);
+  /// How loaded the relay is, for this node's announcement to the others
+  /// (store.backend: redis); read on the control thread once a second.
+  /// Before start().
+  void setNodeLoad(std::function<cluster::NodeLoad()> load);
   /// The bound ports of api.listen, in order.
   [[nodiscard]] std::vector<std::uint16_t> ports() const;
 

@@ -42,6 +42,12 @@ struct ControlStats {
   std::atomic<std::uint64_t> websocket_connections{0};
   std::atomic<std::uint64_t> events_sent{0};
   std::atomic<std::uint64_t> store_errors{0};
+  /// Writes refused because another node changed the call first (retried).
+  std::atomic<std::uint64_t> store_conflicts{0};
+  /// Changes from other nodes applied here, and malformed ones dropped.
+  std::atomic<std::uint64_t> remote_changes{0};
+  std::atomic<std::uint64_t> remote_changes_dropped{0};
+  std::atomic<std::uint64_t> store_up{1};  ///< 0 while the shared store is out of reach
   std::atomic<std::uint64_t> turn_credentials_issued{0};
   std::atomic<std::uint64_t> allocations_revoked{0};
   std::atomic<std::uint64_t> push_tokens_removed{0};  ///< dead tokens taken out of the registry

@@ -213,7 +213,21 @@ void CallApi::addRoutes(http::Router& router) {
     if (header.size() <= 7 || header.substr(0, 7) != "Bearer ") {
       return apiError(401, "unauthorized", "a bearer call token is required");
     }
-    return toResponse(service_.turnCredentials(header.substr(7)));
+    // An optional body picks the region whose relays come first.
+    std::string region;
+    if (!r.body.empty()) {
+      http::Response error;
+      auto body = parseBody(r, error);
+      if (!body) {
+        return error;
+      }
+      JsonFields f(*body);
+      region = f.optionalString("region", 64);
+      if (!f.ok()) {
+        return invalid(f);
+      }
+    }
+    return toResponse(service_.turnCredentials(header.substr(7), region));
   });
   router.addWebSocket("/v1/events", [this](const http::Request& r) {
     http::UpgradeDecision decision;

@@ -55,6 +55,33 @@ nlohmann::json CallEvent::message(const std::string& call_id) const {
   return {{"event", name}, {"callId", call_id}, {"seq", seq}, {"at", rfc3339(at)}, {"data", data}};
 }
 
+nlohmann::json CallEvent::toStored() const {
+  nlohmann::json to = nlohmann::json::array();
+  for (const auto& k : recipients) {
+    to.push_back({k.user_id, k.device_id});
+  }
+  return {{"seq", seq}, {"name", name}, {"at", at.count()}, {"data", data}, {"to", to}};
+}
+
+std::optional<CallEvent> CallEvent::fromStored(const nlohmann::json& j) {
+  if (!j.is_object()) {
+    return std::nullopt;
+  }
+  try {
+    CallEvent e;
+    e.seq = j.at("seq").get<std::uint64_t>();
+    e.name = j.at("name").get<std::string>();
+    e.at = UnixMillis{j.at("at").get<std::int64_t>()};
+    e.data = j.at("data");
+    for (const auto& k : j.at("to")) {
+      e.recipients.push_back({k.at(0).get<std::string>(), k.at(1).get<std::string>()});
+    }
+    return e;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
 Participant* Call::participantOf(std::string_view user_id) {
   for (auto& p : participants) {
     if (p.user_id == user_id) {

@@ -69,6 +69,9 @@ struct CallEvent {
 
   /// `{event, callId, seq, at, data}`.
   [[nodiscard]] nlohmann::json message(const std::string& call_id) const;
+  /// Everything, for the store and for other nodes (recipients included).
+  [[nodiscard]] nlohmann::json toStored() const;
+  static std::optional<CallEvent> fromStored(const nlohmann::json& j);
 };
 
 /// What happened to a call, for `GET /admin/calls/{callId}`.

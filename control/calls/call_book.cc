@@ -430,6 +430,32 @@ void CallBook::restore(Call call, std::vector<CallEvent> events) {
   }
 }
 
+void CallBook::replace(Call call, std::vector<CallEvent> events) {
+  drop(call.call_id);
+  restore(std::move(call), std::move(events));
+}
+
+void CallBook::drop(const std::string& call_id) {
+  auto it = calls_.find(call_id);
+  if (it == calls_.end()) {
+    return;
+  }
+  if (!it->second.call.ended()) {
+    unindex(it->second.call);
+  }
+  setDeadline(it->second, std::nullopt);
+  calls_.erase(it);
+}
+
+std::vector<std::string> CallBook::callIds() const {
+  std::vector<std::string> out;
+  out.reserve(calls_.size());
+  for (const auto& [id, entry] : calls_) {
+    out.push_back(id);
+  }
+  return out;
+}
+
 void CallBook::forgetEnded() {
   std::erase_if(calls_, [](const auto& entry) { return entry.second.call.ended(); });
 }

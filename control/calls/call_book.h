@@ -121,6 +121,13 @@ class CallBook {
 
   /// Start-up: a stored call and its events.
   void restore(Call call, std::vector<CallEvent> events);
+  /// Another node changed a call: its stored state replaces this one's
+  /// (indexes and deadline follow).
+  void replace(Call call, std::vector<CallEvent> events);
+  /// Forgets a call at once (one the store does not have).
+  void drop(const std::string& call_id);
+  /// Ids of every call in memory.
+  [[nodiscard]] std::vector<std::string> callIds() const;
   /// Forgets ended calls (kept in the store); call after storing them.
   void forgetEnded();
   /// Records something for the admin timeline (TURN allocations, pushes).

@@ -107,6 +107,20 @@ void DeviceRegistry::restore(Device device) {
   indexTokens(stored);
 }
 
+void DeviceRegistry::replace(Device device) {
+  auto it = devices_.find(device.key);
+  if (it != devices_.end()) {
+    unindexTokens(it->second);
+  }
+  restore(std::move(device));
+}
+
+void DeviceRegistry::clear() {
+  devices_.clear();
+  per_user_.clear();
+  token_owner_.clear();
+}
+
 const Device* DeviceRegistry::find(const DeviceKey& key) const {
   auto it = devices_.find(key);
   return it == devices_.end() ? nullptr : &it->second;

@@ -40,6 +40,10 @@ class DeviceRegistry {
                             std::optional<UnixMillis> unless_after = std::nullopt);
   /// Loads a stored device (start-up), tokens already unique.
   void restore(Device device);
+  /// Another node stored `device`: it replaces this one's copy.
+  void replace(Device device);
+  /// Forgets every device (before a full reload from the store).
+  void clear();
 
   [[nodiscard]] const Device* find(const DeviceKey& key) const;
   /// A user's devices, most recently seen first.

@@ -3,9 +3,11 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "control/calls/call_book.h"
+#include "control/cluster/peers.h"
 #include "control/http/http_types.h"
 
 namespace turnpike::control {
@@ -25,7 +27,19 @@ class EventHub final : public Presence {
   void bind(http::WebSocket& socket, const DeviceKey& device, bool foreground);
   /// The device its hello named; null before hello.
   [[nodiscard]] const DeviceKey* deviceOf(const http::WebSocket& socket) const;
-  void closed(http::WebSocket& socket);
+  /// The socket closed; the device it spoke for when it was that device's
+  /// socket (now offline here).
+  std::optional<DeviceKey> closed(http::WebSocket& socket);
+
+  /// Sockets on other nodes (several nodes share a store): `alive` tells
+  /// whether a node still announces itself; a dead node's sockets count as
+  /// gone.
+  void setNodeAlive(std::function<bool(const std::string&)> alive) { alive_ = std::move(alive); }
+  void remoteOnline(RemoteSocket socket);
+  void remoteOffline(const DeviceKey& device, const std::string& node);
+  void clearRemote() { remote_.clear(); }
+  /// The devices with a socket here, and whether it is in the foreground.
+  [[nodiscard]] std::vector<std::pair<DeviceKey, bool>> localDevices() const;
 
   /// Writes `message` to the device's socket; false when it has none (or
   /// the socket is over its output bound and being closed).
@@ -44,6 +58,10 @@ class EventHub final : public Presence {
   Pushable pushable_;
   std::map<std::uint64_t, Binding> by_socket_;
   std::map<DeviceKey, http::WebSocket*> by_device_;
+  std::function<bool(const std::string&)> alive_;
+  std::map<DeviceKey, RemoteSocket> remote_;
+
+  [[nodiscard]] const RemoteSocket* remote(const DeviceKey& device) const;
 };
 
 }  // namespace turnpike::control

@@ -68,34 +68,6 @@ std::string dump(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-nlohmann::json eventStored(const CallEvent& e) {
-  nlohmann::json to = nlohmann::json::array();
-  for (const auto& k : e.recipients) {
-    to.push_back({k.user_id, k.device_id});
-  }
-  return {{"seq", e.seq}, {"name", e.name}, {"at", e.at.count()}, {"data", e.data}, {"to", to}};
-}
-
-std::optional<CallEvent> eventFromStored(const std::string& text) {
-  const auto j = nlohmann::json::parse(text, nullptr, false);
-  if (!j.is_object()) {
-    return std::nullopt;
-  }
-  try {
-    CallEvent e;
-    e.seq = j.at("seq").get<std::uint64_t>();
-    e.name = j.at("name").get<std::string>();
-    e.at = UnixMillis{j.at("at").get<std::int64_t>()};
-    e.data = j.at("data");
-    for (const auto& k : j.at("to")) {
-      e.recipients.push_back({k.at(0).get<std::string>(), k.at(1).get<std::string>()});
-    }
-    return e;
-  } catch (const nlohmann::json::exception&) {
-    return std::nullopt;
-  }
-}
-
 std::optional<Call> callFromText(const std::string& text) {
   const auto j = nlohmann::json::parse(text, nullptr, false);
   return j.is_object() ? Call::fromStored(j) : std::nullopt;
@@ -154,7 +126,11 @@ bool SqliteStore::exec(const char* sql, std::string& error) {
   return true;
 }
 
-bool SqliteStore::commit(const Batch& batch, std::string& error) {
+CallStore::CommitResult SqliteStore::commit(const Batch& batch, std::string& error) {
+  return write(batch, error) ? CommitResult::Stored : CommitResult::Failed;
+}
+
+bool SqliteStore::write(const Batch& batch, std::string& error) {
   if (batch.empty()) {
     return true;
   }
@@ -178,7 +154,7 @@ bool SqliteStore::commit(const Batch& batch, std::string& error) {
   }
   for (const auto& [id, e] : batch.events) {
     Statement s(db_, "INSERT OR REPLACE INTO call_events VALUES (?1, ?2, ?3)");
-    s.bind(1, id).bind(2, static_cast<std::int64_t>(e->seq)).bind(3, dump(eventStored(*e)));
+    s.bind(1, id).bind(2, static_cast<std::int64_t>(e->seq)).bind(3, dump(e->toStored()));
     done(s);
   }
   for (const auto& [id, t] : batch.timeline) {
@@ -230,19 +206,10 @@ bool SqliteStore::load(Snapshot& out, std::chrono::seconds unix_now, std::string
   }
   Statement calls(db_, "SELECT body FROM calls WHERE ended = 0");
   while (calls.step() == SQLITE_ROW) {
-    auto call = callFromText(calls.text(0));
-    if (!call) {
-      continue;
+    if (auto call = callFromText(calls.text(0))) {
+      auto events = eventsOf(call->call_id);
+      out.active_calls.push_back({std::move(*call), std::move(events), 0});
     }
-    std::vector<CallEvent> events;
-    Statement ev(db_, "SELECT body FROM call_events WHERE call_id = ?1 ORDER BY seq");
-    ev.bind(1, call->call_id);
-    while (ev.step() == SQLITE_ROW) {
-      if (auto e = eventFromStored(ev.text(0))) {
-        events.push_back(std::move(*e));
-      }
-    }
-    out.active_calls.emplace_back(std::move(*call), std::move(events));
   }
   Statement revoked(db_, "SELECT call_id, until FROM revocations WHERE until > ?1");
   revoked.bind(1, static_cast<std::int64_t>(unix_now.count()));
@@ -260,6 +227,27 @@ std::optional<Call> SqliteStore::loadCall(const std::string& call_id) {
   Statement s(db_, "SELECT body FROM calls WHERE call_id = ?1");
   s.bind(1, call_id);
   return s.step() == SQLITE_ROW ? callFromText(s.text(0)) : std::nullopt;
+}
+
+std::vector<CallEvent> SqliteStore::eventsOf(const std::string& call_id) {
+  std::vector<CallEvent> events;
+  Statement ev(db_, "SELECT body FROM call_events WHERE call_id = ?1 ORDER BY seq");
+  ev.bind(1, call_id);
+  while (ev.step() == SQLITE_ROW) {
+    if (auto e = CallEvent::fromStored(nlohmann::json::parse(ev.text(0), nullptr, false))) {
+      events.push_back(std::move(*e));
+    }
+  }
+  return events;
+}
+
+std::optional<StoredCall> SqliteStore::fetchCall(const std::string& call_id,
+                                                 std::string& /*error*/) {
+  auto call = loadCall(call_id);
+  if (!call) {
+    return std::nullopt;
+  }
+  return StoredCall{std::move(*call), eventsOf(call_id), 0};
 }
 
 std::vector<TimelineEntry> SqliteStore::timeline(const std::string& call_id) {

@@ -28,9 +28,10 @@ class SqliteStore final : public CallStore {
 
   [[nodiscard]] int schemaVersion() const;
 
-  bool commit(const Batch& batch, std::string& error) override;
+  CommitResult commit(const Batch& batch, std::string& error) override;
   bool load(Snapshot& out, std::chrono::seconds unix_now, std::string& error) override;
   std::optional<Call> loadCall(const std::string& call_id) override;
+  std::optional<StoredCall> fetchCall(const std::string& call_id, std::string& error) override;
   std::vector<TimelineEntry> timeline(const std::string& call_id) override;
   std::optional<IdempotentAnswer> idempotent(const std::string& user_id, const std::string& key,
                                              UnixMillis not_before) override;
@@ -42,6 +43,8 @@ class SqliteStore final : public CallStore {
  private:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
   bool exec(const char* sql, std::string& error);
+  bool write(const Batch& batch, std::string& error);
+  std::vector<CallEvent> eventsOf(const std::string& call_id);
 
   sqlite3* db_;
 };

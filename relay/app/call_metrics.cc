@@ -94,8 +94,22 @@ void addCallMetrics(std::vector<MetricFamily>& out, const control::ControlStats&
   auto store =
       family("turnpike_store_errors_total", "Writes the call store refused.", MetricType::Counter);
   add(store, static_cast<double>(s.store_errors.load()));
-  for (auto* f : {&created, &ended, &outcome, &sockets, &events, &requests, &creds, &revoked,
-                  &pushes, &dead, &push_flight, &push_conns, &push_pings, &store}) {
+  auto conflicts = family("turnpike_store_conflicts_total",
+                          "Writes refused because another node changed the call first (retried).",
+                          MetricType::Counter);
+  add(conflicts, static_cast<double>(s.store_conflicts.load()));
+  auto remote = family("turnpike_cluster_changes_total",
+                       "Changes published by other nodes, by result (applied, dropped: malformed).",
+                       MetricType::Counter);
+  add(remote, static_cast<double>(s.remote_changes.load()), {{"result", "applied"}});
+  add(remote, static_cast<double>(s.remote_changes_dropped.load()), {{"result", "dropped"}});
+  auto store_up = family("turnpike_store_up",
+                         "1 when the call store is reachable and this node caught up with it.",
+                         MetricType::Gauge);
+  add(store_up, static_cast<double>(s.store_up.load()));
+  for (auto* f :
+       {&created, &ended, &outcome, &sockets, &events, &requests, &creds, &revoked, &pushes, &dead,
+        &push_flight, &push_conns, &push_pings, &store, &conflicts, &remote, &store_up}) {
     out.push_back(std::move(*f));
   }
   out.push_back(histogram("turnpike_call_time_to_ring_seconds",

@@ -414,6 +414,20 @@ int runServer(const conf::Config& config, const std::string& config_path) {
     relay_port = std::make_unique<CallRelayPort>(
         worker_list, revocations,
         [p = plane.get()](std::function<void()> task) { p->post(std::move(task)); });
+    plane->setNodeLoad([&worker_list, draining = shared->draining.get()] {
+      control::cluster::NodeLoad load;
+      for (const net::Worker* w : worker_list) {
+        const net::WorkerSnapshot s = w->snapshot();
+        for (const auto active : s.allocations_active) {
+          load.allocations += active;
+        }
+        for (const auto& r : s.counters.relayed) {
+          load.relayed_bytes += r.bytes_to_peer + r.bytes_from_peer;
+        }
+      }
+      load.draining = draining->load();
+      return load;
+    });
     if ((config.api.tls && !api_tls) ||
         !plane->start(*relay_port, api_tls ? api_tls->context() : nullptr, uris, error)) {
       spdlog::critical("api: {}", error);

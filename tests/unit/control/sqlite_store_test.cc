@@ -74,7 +74,7 @@ TEST_F(SqliteStoreTest, WhatIsCommittedIsThereAfterReopening) {
     batch.timeline = {{"c1", &t}};
     batch.revocations = {{"old", seconds{100}}, {"live", seconds{10'000}}};
     batch.idempotency = IdempotentAnswer{"alice", "k1", UnixMillis{50}, 201, "{\"x\":1}"};
-    ASSERT_TRUE(store->commit(batch, error)) << error;
+    ASSERT_EQ(store->commit(batch, error), CallStore::CommitResult::Stored) << error;
     ASSERT_TRUE(store->putSetting("key", "value"));
   }
   auto store = SqliteStore::open(path_, error);
@@ -84,9 +84,9 @@ TEST_F(SqliteStoreTest, WhatIsCommittedIsThereAfterReopening) {
   ASSERT_EQ(snapshot.devices.size(), 1U);
   EXPECT_EQ(snapshot.devices[0].toStored(), d.toStored());
   ASSERT_EQ(snapshot.active_calls.size(), 1U);
-  EXPECT_EQ(snapshot.active_calls[0].first.toStored(), c.toStored());
-  ASSERT_EQ(snapshot.active_calls[0].second.size(), 1U);
-  EXPECT_EQ(snapshot.active_calls[0].second[0].recipients, e.recipients);
+  EXPECT_EQ(snapshot.active_calls[0].call.toStored(), c.toStored());
+  ASSERT_EQ(snapshot.active_calls[0].events.size(), 1U);
+  EXPECT_EQ(snapshot.active_calls[0].events[0].recipients, e.recipients);
   ASSERT_EQ(snapshot.revocations.size(), 1U);  // "old" is past its end
   EXPECT_EQ(snapshot.revocations[0].call_id, "live");
   EXPECT_EQ(store->setting("key"), "value");
@@ -107,7 +107,7 @@ TEST_F(SqliteStoreTest, AnEndedCallIsNotRestoredButStillReadable) {
   c.end_reason = "hangup";
   CallStore::Batch batch;
   batch.calls = {&c};
-  ASSERT_TRUE(store->commit(batch, error)) << error;
+  ASSERT_EQ(store->commit(batch, error), CallStore::CommitResult::Stored) << error;
   CallStore::Snapshot snapshot;
   ASSERT_TRUE(store->load(snapshot, seconds{0}, error));
   EXPECT_TRUE(snapshot.active_calls.empty());
@@ -130,11 +130,12 @@ TEST_F(SqliteStoreTest, AFileOfThePreviousSchemaVersionMigrates) {
     CallStore::Batch batch;
     batch.devices = {&d};
     batch.calls = {&c};
-    ASSERT_TRUE(old->commit(batch, error)) << error;
+    ASSERT_EQ(old->commit(batch, error), CallStore::CommitResult::Stored) << error;
     TimelineEntry t{UnixMillis{1}, "create", "", {}};
     CallStore::Batch timeline;
     timeline.timeline = {{"c3", &t}};
-    EXPECT_FALSE(old->commit(timeline, error));  // version 1 has no timeline table
+    EXPECT_EQ(old->commit(timeline, error),
+              CallStore::CommitResult::Failed);  // version 1 has no timeline table
   }
   auto store = SqliteStore::open(path_, error);
   ASSERT_TRUE(store) << error;
@@ -146,7 +147,7 @@ TEST_F(SqliteStoreTest, AFileOfThePreviousSchemaVersionMigrates) {
   TimelineEntry t{UnixMillis{1}, "create", "", {}};
   CallStore::Batch timeline;
   timeline.timeline = {{"c3", &t}};
-  EXPECT_TRUE(store->commit(timeline, error)) << error;
+  EXPECT_EQ(store->commit(timeline, error), CallStore::CommitResult::Stored) << error;
 }
 
 TEST_F(SqliteStoreTest, AFileFromANewerVersionIsRefused) {
