@@ -49,7 +49,7 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWit
 cmake --build build-fuzz -j"$JOBS"
 
 for target in message channel_data stream_framer config control_http jwt api_session call_api \
-  push_answer; do
+  push_answer cluster_message; do
   step "fuzz_${target} for ${FUZZ_SECONDS}s"
   work=$(mktemp -d)
   # The committed corpus seeds the run; new inputs go to a scratch directory.

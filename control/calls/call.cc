@@ -1,4 +1,5 @@
 #include "control/calls/call.h"
+#include "control/calls/json_integer.h"
 
 #include "control/calls/enum_names.h"
 
@@ -69,9 +70,9 @@ std::optional<CallEvent> CallEvent::fromStored(const nlohmann::json& j) {
   }
   try {
     CallEvent e;
-    e.seq = j.at("seq").get<std::uint64_t>();
+    e.seq = jsonInteger<std::uint64_t>(j.at("seq"));
     e.name = j.at("name").get<std::string>();
-    e.at = UnixMillis{j.at("at").get<std::int64_t>()};
+    e.at = UnixMillis{jsonInteger<std::int64_t>(j.at("at"))};
     e.data = j.at("data");
     for (const auto& k : j.at("to")) {
       e.recipients.push_back({k.at(0).get<std::string>(), k.at(1).get<std::string>()});
@@ -167,30 +168,29 @@ std::optional<Call> Call::fromStored(const nlohmann::json& j) {
   try {
     Call c;
     c.call_id = j.at("id").get<std::string>();
-    c.type = static_cast<CallType>(j.at("type").get<int>());
+    c.type = jsonEnum(j.at("type"), CallType::Video);
     c.mode = j.at("mode").get<std::string>();
-    c.state = static_cast<CallState>(j.at("state").get<int>());
+    c.state = jsonEnum(j.at("state"), CallState::Ended);
     c.end_reason = j.at("endReason").get<std::string>();
-    c.created_at = UnixMillis{j.at("createdAt").get<std::int64_t>()};
+    c.created_at = UnixMillis{jsonInteger<std::int64_t>(j.at("createdAt"))};
     c.answered_at = millisFrom(j.at("answeredAt"));
     c.ended_at = millisFrom(j.at("endedAt"));
     c.initiator_user_id = j.at("initiator").get<std::string>();
     for (const auto& p : j.at("participants")) {
-      c.participants.push_back({p.at(0).get<std::string>(), p.at(1).get<std::string>(),
-                                static_cast<Role>(p.at(2).get<int>()),
-                                static_cast<ParticipantState>(p.at(3).get<int>()),
-                                p.at(4).get<std::string>()});
+      c.participants.push_back(
+          {p.at(0).get<std::string>(), p.at(1).get<std::string>(), jsonEnum(p.at(2), Role::Member),
+           jsonEnum(p.at(3), ParticipantState::Left), p.at(4).get<std::string>()});
     }
     c.caller_display_name = j.at("displayName").get<std::string>();
     c.caller_avatar_url = j.at("avatarUrl").get<std::string>();
     c.deadline = millisFrom(j.at("deadline"));
-    c.max_end = UnixMillis{j.at("maxEnd").get<std::int64_t>()};
+    c.max_end = UnixMillis{jsonInteger<std::int64_t>(j.at("maxEnd"))};
     c.rung = deviceKeys(j.at("rung"));
     c.reached = deviceKeys(j.at("reached"));
     // Calls stored before push (schema 2) have neither list.
     c.pushed = deviceKeys(j.value("pushed", nlohmann::json::array()));
     c.push_failed = deviceKeys(j.value("pushFailed", nlohmann::json::array()));
-    c.seq = j.at("seq").get<std::uint64_t>();
+    c.seq = jsonInteger<std::uint64_t>(j.at("seq"));
     if (c.participants.empty()) {
       return std::nullopt;
     }

@@ -1,4 +1,5 @@
 #include "control/cluster/node_directory.h"
+#include "control/calls/json_integer.h"
 
 #include <nlohmann/json.hpp>
 
@@ -28,10 +29,10 @@ std::optional<NodeInfo> NodeInfo::fromJson(std::string_view text) {
     n.name = j.at("name").get<std::string>();
     n.region = j.at("region").get<std::string>();
     n.turn_uris = j.at("uris").get<std::vector<std::string>>();
-    n.allocations = j.at("allocations").get<std::uint64_t>();
-    n.relayed_bps = j.at("relayedBps").get<std::uint64_t>();
+    n.allocations = jsonInteger<std::uint64_t>(j.at("allocations"));
+    n.relayed_bps = jsonInteger<std::uint64_t>(j.at("relayedBps"));
     n.draining = j.at("draining").get<bool>();
-    n.seen_at = std::chrono::milliseconds{j.at("seenAt").get<std::int64_t>()};
+    n.seen_at = std::chrono::milliseconds{jsonInteger<std::int64_t>(j.at("seenAt"))};
     return n;
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;

@@ -1,4 +1,5 @@
 #include "control/devices/device.h"
+#include "control/calls/json_integer.h"
 
 #include "control/calls/enum_names.h"
 
@@ -77,18 +78,17 @@ std::optional<Device> Device::fromStored(const nlohmann::json& j) {
   try {
     Device d;
     d.key = {j.at("user").get<std::string>(), j.at("device").get<std::string>()};
-    d.platform = static_cast<Platform>(j.at("platform").get<int>());
+    d.platform = jsonEnum(j.at("platform"), Platform::Web);
     for (const auto& t : j.at("tokens")) {
-      d.push_tokens.push_back({static_cast<PushKind>(t.at(0).get<int>()),
-                               t.at(1).get<std::string>(), static_cast<PushEnv>(t.at(2).get<int>()),
-                               t.at(3).get<std::string>()});
+      d.push_tokens.push_back({jsonEnum(t.at(0), PushKind::Fcm), t.at(1).get<std::string>(),
+                               jsonEnum(t.at(2), PushEnv::Sandbox), t.at(3).get<std::string>()});
     }
     const auto& caps = j.at("caps");
     d.capabilities = {caps.at("video").get<bool>(), caps.at("callkit").get<bool>(),
                       caps.at("telecom").get<bool>(), caps.at("fullScreenIntent").get<bool>(),
                       caps.at("calls").get<bool>()};
-    d.registered_at = UnixMillis{j.at("registeredAt").get<std::int64_t>()};
-    d.last_seen_at = UnixMillis{j.at("lastSeenAt").get<std::int64_t>()};
+    d.registered_at = UnixMillis{jsonInteger<std::int64_t>(j.at("registeredAt"))};
+    d.last_seen_at = UnixMillis{jsonInteger<std::int64_t>(j.at("lastSeenAt"))};
     d.tokens_at = UnixMillis{j.value("tokensAt", d.registered_at.count())};
     return d;
   } catch (const nlohmann::json::exception&) {

@@ -1,4 +1,5 @@
 #include "control/store/change_message.h"
+#include "control/calls/json_integer.h"
 
 #include <map>
 
@@ -77,7 +78,8 @@ std::optional<ChangeMessage> parseChangeMessage(std::string_view text) {
       if (!call) {
         return std::nullopt;
       }
-      ChangeMessage::CallChange change{std::move(*call), c.at("version").get<std::uint64_t>(), {}};
+      ChangeMessage::CallChange change{
+          std::move(*call), jsonInteger<std::uint64_t>(c.at("version")), {}};
       for (const auto& e : c.at("events")) {
         auto event = CallEvent::fromStored(e);
         if (!event) {
@@ -99,7 +101,7 @@ std::optional<ChangeMessage> parseChangeMessage(std::string_view text) {
     }
     for (const auto& r : list("revoked")) {
       m.revocations.push_back(
-          {r.at(0).get<std::string>(), std::chrono::seconds{r.at(1).get<std::int64_t>()}});
+          {r.at(0).get<std::string>(), std::chrono::seconds{jsonInteger<std::int64_t>(r.at(1))}});
     }
     for (const auto& p : list("presence")) {
       m.presence.push_back(
