@@ -15,6 +15,8 @@ namespace {
 constexpr timeval kSecond{1, 0};
 /// Announcements older than this are deleted by whoever reads them.
 constexpr std::chrono::milliseconds kForgetNodeAfter{60'000};
+/// Nodes remembered as heard from, at most (names come from the store).
+constexpr std::size_t kMaxNodes = 10'000;
 
 // ARGV[1]: the device's field; ARGV[2]: its socket (empty: gone);
 // ARGV[3]: this node; ARGV[4]: the message for the other nodes.
@@ -173,6 +175,9 @@ void RedisPeers::onMessage(redisAsyncContext* /*context*/, void* reply, void* ar
       return;
     }
     if (message->node != self->self_.name) {
+      if (self->heard_.size() < kMaxNodes || self->heard_.count(message->node) != 0) {
+        self->heard_[message->node] = self->clock_.unixMillis();
+      }
       self->hooks_.change(*message);
     }
   } catch (const std::exception& e) {
@@ -213,6 +218,7 @@ void RedisPeers::readNodes() {
     nodes.push_back(std::move(*node));
   }
   nodes_ = std::move(nodes);
+  std::erase_if(heard_, [now](const auto& h) { return now - h.second > kNodeTtl; });
 }
 
 void RedisPeers::presence(const DeviceKey& device, bool online, bool foreground) {
@@ -252,6 +258,10 @@ bool RedisPeers::remoteSockets(std::vector<RemoteSocket>& out) {
 
 bool RedisPeers::nodeAlive(const std::string& node) const {
   const auto now = clock_.unixMillis();
+  const auto heard = heard_.find(node);
+  if (heard != heard_.end() && now - heard->second <= kNodeTtl) {
+    return true;
+  }
   for (const auto& n : nodes_) {
     if (n.name == node) {
       return now - n.seen_at <= kNodeTtl;

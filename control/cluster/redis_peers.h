@@ -73,6 +73,9 @@ class RedisPeers final : public Peers {
   bool behind_ = true;
   std::uint64_t last_bytes_ = 0;
   std::vector<NodeInfo> nodes_;
+  /// When each node last published a change: a node that just started is
+  /// alive before the next read of `tp:nodes` shows it.
+  std::map<std::string, std::chrono::milliseconds> heard_;
   std::uint64_t dropped_ = 0;
 };
 
