@@ -151,6 +151,10 @@ std::unique_ptr<ControlPlane> ControlPlane::open(const conf::Config& config, std
     redis.password = config.redis.password;
     redis.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(config.redis.timeout);
     impl->redis = std::make_unique<RedisConnection>(redis, impl->clock);
+    if (!impl->redis->ping(error)) {
+      error = "store.redis.address " + config.redis.address->toString() + ": " + error;
+      return nullptr;
+    }
     impl->store = std::make_unique<RedisStore>(*impl->redis, nodeName(config));
   } else {
     impl->store = SqliteStore::open(config.store.sqlite_path, error);

@@ -86,6 +86,10 @@ RedisReply RedisConnection::command(const std::vector<std::string_view>& argv, s
   return reply;
 }
 
+bool RedisConnection::ping(std::string& error) {
+  return static_cast<bool>(command({"PING"}, error));
+}
+
 RedisReply RedisConnection::eval(const std::string& script,
                                  const std::vector<std::string_view>& args, std::string& error) {
   const std::string sha = scriptSha(script);

@@ -42,6 +42,8 @@ class RedisConnection {
   /// Runs `script` (EVALSHA, loading it once per connection).
   RedisReply eval(const std::string& script, const std::vector<std::string_view>& args,
                   std::string& error);
+  /// PING: whether Redis answers now (`error` says why not).
+  bool ping(std::string& error);
   /// Whether the last command reached Redis.
   [[nodiscard]] bool up() const { return up_; }
   [[nodiscard]] std::uint64_t commands() const { return commands_; }

@@ -135,7 +135,7 @@ TEST_F(SharedCallTest, AReplacedCallKeepsOneDeadlineAndItsIndexes) {
 
 TEST(NodeDirectory, TheAskedRegionComesFirstAndDrainingOrSilentNodesNotAtAll) {
   const milliseconds now{1'700'000'000'000};
-  const auto node = [&](std::string name, std::string region, std::uint64_t allocations,
+  const auto node = [&](const std::string& name, std::string region, std::uint64_t allocations,
                         bool draining = false, milliseconds age = milliseconds{500}) {
     cluster::NodeInfo n;
     n.name = name;
