@@ -12,6 +12,8 @@ namespace {
 constexpr UnixMillis kIdempotencyWindow = std::chrono::hours{24};
 constexpr UnixMillis kEndedCallRetention = std::chrono::hours{24};
 constexpr std::chrono::seconds kStoreRetryAfter{2};
+/// Ended calls whose last version is remembered (late changes of theirs).
+constexpr std::size_t kFinishedRemembered = 50'000;
 
 std::string dump(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -503,7 +505,7 @@ CallStore::CommitResult CallService::commit(CallChanges& changes, CallStore::Bat
   sendPushes(changes);
   for (const auto& id : changes.ended) {
     revokeHere(id, until);
-    known_.erase(id);
+    finished(id);
   }
   book_.forgetEnded();
   return result;
@@ -744,7 +746,22 @@ void CallService::adopt(StoredCall stored, const std::vector<CallEvent>* fresh) 
   }
   if (ended) {
     book_.drop(id);
-    known_.erase(id);
+    finished(id);
+  }
+}
+
+void CallService::finished(const std::string& call_id) {
+  const auto it = known_.find(call_id);
+  if (it == known_.end()) {
+    return;
+  }
+  if (finished_.insert_or_assign(call_id, it->second.version).second) {
+    finished_order_.push_back(call_id);
+  }
+  known_.erase(it);
+  while (finished_order_.size() > kFinishedRemembered) {
+    finished_.erase(finished_order_.front());
+    finished_order_.pop_front();
   }
 }
 
@@ -762,6 +779,10 @@ void CallService::applyRemote(const ChangeMessage& change) {
     const Known k = have ? it->second : Known{};
     if (have && c.version <= k.version) {
       continue;  // this node stored it, or saw it already
+    }
+    if (const auto done = finished_.find(id);
+        !have && done != finished_.end() && c.version <= done->second) {
+      continue;  // a late change of a call that ended here
     }
     if ((have && c.version == k.version + 1) || (!have && c.version == 1)) {
       // The next change: this node's events up to its last known seq (none

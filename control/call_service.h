@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -155,6 +156,11 @@ class CallService {
     std::uint64_t seq = 0;
   };
   std::map<std::string, Known> known_;
+  /// Calls that ended here recently, at their last version: a change of
+  /// theirs that arrives late is old news, not a call to read again.
+  std::map<std::string, std::uint64_t> finished_;
+  std::deque<std::string> finished_order_;
+  void finished(const std::string& call_id);
   /// Calls revoked here (relay told), until when: a reload does not tell
   /// the relay twice.
   std::map<std::string, std::chrono::seconds> revoked_;
