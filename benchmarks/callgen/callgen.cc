@@ -26,6 +26,7 @@ namespace {
 
 struct Options {
   std::string server = "127.0.0.1:8443";
+  std::string callee_server;  ///< flows: callees' API listener; empty: --server
   std::string secret;
   std::string mode = "flows";
   std::string user_prefix;
@@ -124,6 +125,18 @@ int run(const Options& opt) {
     return 2;
   }
   const bool flows = opt.mode == "flows";
+  // Callers are devices 2i, callees 2i+1 (FlowRunner): two targets taking
+  // turns put each caller on --server and its callee on --callee-server.
+  std::vector<Target> targets{*target};
+  if (!opt.callee_server.empty()) {
+    const auto callee_target = parseTarget(opt.callee_server);
+    if (!callee_target || !flows) {
+      std::cerr << "--callee-server: needs --mode flows and an IPv4 ip:port: " << opt.callee_server
+                << "\n";
+      return 2;
+    }
+    targets.push_back(*callee_target);
+  }
   FleetOptions fleet_options;
   fleet_options.secret = opt.secret;
   fleet_options.user_prefix =
@@ -143,7 +156,7 @@ int run(const Options& opt) {
 
   EventLoop loop;
   ErrorCounts errors;
-  DeviceFleet fleet(loop, *target, fleet_options, errors);
+  DeviceFleet fleet(loop, std::move(targets), fleet_options, errors);
   nlohmann::json result;
   if (flows) {
     const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
@@ -161,6 +174,9 @@ int run(const Options& opt) {
     idle.setup_timeout = opt.setup_timeout;
     idle.server_pid = opt.server_pid;
     result = runIdle(loop, fleet, idle, errors);
+  }
+  if (!opt.callee_server.empty()) {
+    result["callee_server"] = opt.callee_server;
   }
   result["errors"] = {{"total", errors.total()}, {"by_kind", errors.toJson()}};
   if (flows) {
@@ -181,6 +197,9 @@ int parseAndRun(int argc, char** argv) {
   Options opt;
   CLI::App cli{"turnpike-callgen: call-control load against Turnpike's call API"};
   cli.add_option("--server", opt.server, "API listener ip:port (plain HTTP, api.tls: false)");
+  cli.add_option("--callee-server", opt.callee_server,
+                 "flows: callees register, listen and answer here (another node); callers on "
+                 "--server");
   cli.add_option("--secret", opt.secret, "an api.user_tokens.hs256_secrets entry")->required();
   cli.add_option("--mode", opt.mode, "flows or idle")->check(CLI::IsMember({"flows", "idle"}));
   cli.add_option("--server-pid", opt.server_pid, "server PID: VmRSS and CPU from /proc");

@@ -1,6 +1,7 @@
 #include "benchmarks/callgen/device_fleet.h"
 
 #include <ctime>
+#include <utility>
 
 #include "benchmarks/callgen/json_util.h"
 #include "benchmarks/callgen/user_token.h"
@@ -12,13 +13,15 @@ constexpr std::int64_t kTokenLifetime = std::int64_t{4} * 3600;
 
 }  // namespace
 
-DeviceFleet::DeviceFleet(EventLoop& loop, const Target& target, const FleetOptions& options,
+DeviceFleet::DeviceFleet(EventLoop& loop, std::vector<Target> targets, const FleetOptions& options,
                          ErrorCounts& errors)
-    : loop_(loop), target_(target), options_(options), errors_(errors) {
+    : loop_(loop), targets_(std::move(targets)), options_(options), errors_(errors) {
   const std::size_t connections =
       options_.http_connections == 0 ? options_.devices : options_.http_connections;
+  // Connection i serves devices i, i + connections, ...: the same target as
+  // long as connections is a multiple of targets_.size() (one per device is).
   for (std::size_t i = 0; i < connections; ++i) {
-    http_.push_back(std::make_unique<HttpConnection>(loop_, target_));
+    http_.push_back(std::make_unique<HttpConnection>(loop_, targets_[i % targets_.size()]));
   }
   const std::int64_t now = std::time(nullptr);
   const std::size_t per_user = std::max<std::size_t>(1, options_.devices_per_user);
@@ -99,7 +102,8 @@ void DeviceFleet::connectOne(std::size_t index) {
   };
   callbacks.text = [this, index](std::string_view text) { onText(index, text); };
   callbacks.closed = [this, index](const std::string& why) { onClosed(index, why); };
-  d.ws = std::make_unique<WsConnection>(loop_, target_, std::move(callbacks));
+  d.ws = std::make_unique<WsConnection>(loop_, targets_[index % targets_.size()],
+                                        std::move(callbacks));
   d.ws->open("/v1/events?access_token=" + d.token);
 }
 

@@ -39,10 +39,12 @@ struct FleetDevice {
 
 /// Registers devices (POST /v1/devices/register), opens one WebSocket per
 /// device (GET /v1/events?access_token=) and says hello; then hands every
-/// event to `on_event`.
+/// event to `on_event`. Device i (its registration, socket and requests)
+/// talks to targets[i % targets.size()]: one API listener for all, or two
+/// nodes taking turns, so that device pairs (2i, 2i+1) straddle them.
 class DeviceFleet {
  public:
-  DeviceFleet(EventLoop& loop, const Target& target, const FleetOptions& options,
+  DeviceFleet(EventLoop& loop, std::vector<Target> targets, const FleetOptions& options,
               ErrorCounts& errors);
 
   /// True when every device registered before `deadline`.
@@ -71,7 +73,7 @@ class DeviceFleet {
   void waitUntil(Clock::time_point deadline, const std::function<bool()>& done);
 
   EventLoop& loop_;
-  const Target& target_;
+  const std::vector<Target> targets_;  // connections hold references: never resized
   FleetOptions options_;
   ErrorCounts& errors_;
   std::vector<std::unique_ptr<HttpConnection>> http_;
