@@ -167,6 +167,35 @@ class MultiNodeTest(NodeChecks, NodesTestCase):
                          f"the losing device's ({lnode}) events")
         self.assertEqual("answered_elsewhere", lsock.of(cid, "call.ended")[0]["data"]["reason"])
 
+    async def test_racing_ends_deliver_each_event_once(self):
+        """Many calls at once: the callee accepts and connects on B while the
+        caller ends on A at once, so A often acts on a call B changed a moment
+        before (a conflict, then a late change of a call A already ended).
+        Each device still gets each event once."""
+        pairs = 24
+
+        async def one(i):
+            a, b = self.user(f"ra{i}-"), self.user(f"rb{i}-")
+            adev, asock = await self.online("a", a)
+            bdev, bsock = await self.online("b", b)
+            cid = (await self.create("a", a, adev, b))["call"]["callId"]
+            await bsock.wait_event(cid, "call.incoming", timeout=10)
+            await self.api("b").action(b, cid, "accept", bdev)
+            await asyncio.gather(self.api("b").action(b, cid, "connected", bdev, expect=None),
+                                 self.api("a").action(a, cid, "end", adev))
+            await asock.wait_event(cid, "call.ended", timeout=10)
+            await bsock.wait_event(cid, "call.ended", timeout=10)
+            return cid, asock, bsock
+
+        done = await asyncio.gather(*(one(i) for i in range(pairs)))
+        await asyncio.sleep(1.0)  # late or repeated deliveries arrive now
+        for cid, asock, bsock in done:
+            for sock in (asock, bsock):
+                self.assert_seq_clean(sock, cid)
+                self.assertEqual(1, len(sock.of(cid, "call.ended")),
+                                 f"{sock.device_id}: {json.dumps(sock.of(cid))[:1500]}")
+            self.assert_one_counter(cid, asock, bsock)
+
     async def test_end_on_one_node_revokes_allocations_on_others(self):
         a, b = self.user("a"), self.user("b")
         adev, asock = await self.online("a", a)
