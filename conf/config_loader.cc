@@ -458,7 +458,7 @@ void readRoot(YamlReader& r, const YAML::Node& root, Config& config) {
       const auto port = (*list)[i].port;
       if (port != 0 && port >= ports.min && port <= ports.max) {
         const YAML::Node listen = root["listen"];
-        const YAML::Node entries = listen ? listen[name] : YAML::Node();
+        const YAML::Node entries = listen && listen.IsMap() ? listen[name] : YAML::Node();
         r.error(entries && entries.IsSequence() && i < entries.size() ? entries[i] : root,
                 "listen." + std::string(name) + "[" + std::to_string(i) + "]",
                 "port " + std::to_string(port) + " lies inside relay.ports (" +
