@@ -126,6 +126,9 @@ struct TlsConfig {
   std::string ciphersuites;
   /// A TLS connection whose handshake is not done by then is closed.
   Duration handshake_timeout{std::chrono::seconds{10}};
+  /// How often the certificate and key files are checked for a change on
+  /// disk (a rotation by cert-manager, certbot); a change reloads them. 0: off.
+  Duration watch_interval{std::chrono::seconds{60}};
 
   bool operator==(const TlsConfig&) const = default;
 };

@@ -243,6 +243,13 @@ void readTls(YamlReader& r, const YAML::Node& node, const std::string& path, Tls
                r.error(n, p, "must be at least 1s");
              }
            }},
+          {"watch_interval",
+           [&](auto& n, auto& p) {
+             if (r.duration(n, p, out.watch_interval) && out.watch_interval.count() != 0 &&
+                 out.watch_interval < std::chrono::seconds{1}) {
+               r.error(n, p, "must be 0 (off) or at least 1s");
+             }
+           }},
       });
   if (out.certificate.empty() != out.private_key.empty()) {
     r.error(node, path, "certificate and private_key go together");

@@ -30,6 +30,7 @@ std::vector<std::string> restartOnlyChanges(const Config& running, const Config&
   compare(out, "tls.ciphers", a.tls.ciphers, b.tls.ciphers);
   compare(out, "tls.ciphersuites", a.tls.ciphersuites, b.tls.ciphersuites);
   compare(out, "tls.handshake_timeout", a.tls.handshake_timeout, b.tls.handshake_timeout);
+  compare(out, "tls.watch_interval", a.tls.watch_interval, b.tls.watch_interval);
   // A TLS listener started without a certificate made a self-signed one;
   // switching between generated and configured needs a restart.
   compare(out, "tls.certificate", a.tls.certificate.empty(), b.tls.certificate.empty());

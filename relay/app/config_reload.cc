@@ -40,6 +40,45 @@ ReloadOutcome ConfigReloader::refuse(ReloadOutcome outcome) {
   return outcome;
 }
 
+bool ConfigReloader::reloadTls(const conf::TlsConfig& tls, std::string& error) {
+  if (tls.certificate.empty()) {
+    return true;  // generated at start: nothing on disk to re-read
+  }
+  std::vector<net::TlsContext*> contexts = extra_tls_;
+  if (shared_.tls) {
+    contexts.push_back(shared_.tls.get());
+  }
+  // Checked once before any is swapped, so the contexts never disagree.
+  if (!contexts.empty() && !net::TlsContext::create(tls, error)) {
+    return false;
+  }
+  for (auto* context : contexts) {
+    if (!context->reload(tls, error)) {
+      return false;
+    }
+  }
+  if (!contexts.empty()) {
+    spdlog::info("TLS certificate reloaded, sha256 {}", contexts.front()->fingerprint());
+  }
+  return true;
+}
+
+ReloadOutcome ConfigReloader::reloadCertificates() {
+  std::lock_guard lock(mutex_);
+  ReloadOutcome outcome;
+  if (std::string error; !reloadTls(running_.tls, error)) {
+    outcome.message = "TLS certificate changed on disk but not reloaded";
+    outcome.invalid_file = true;
+    outcome.errors.push_back(error);
+    return refuse(std::move(outcome));
+  }
+  ++succeeded_;
+  outcome.ok = true;
+  outcome.changed.emplace_back("tls.certificate");
+  outcome.message = "certificate reloaded";
+  return outcome;
+}
+
 ReloadOutcome ConfigReloader::reload() {
   std::lock_guard lock(mutex_);
   ReloadOutcome outcome;
@@ -64,15 +103,11 @@ ReloadOutcome ConfigReloader::reload() {
   }
   // The certificate files are re-read even when their paths stay the same:
   // rotating the files in place is the usual way.
-  if (shared_.tls && !next.tls.certificate.empty()) {
-    std::string error;
-    if (!shared_.tls->reload(next.tls, error)) {
-      outcome.message = "TLS certificate not reloaded";
-      outcome.invalid_file = true;
-      outcome.errors.push_back(error);
-      return refuse(std::move(outcome));
-    }
-    spdlog::info("TLS certificate reloaded, sha256 {}", shared_.tls->fingerprint());
+  if (std::string error; !reloadTls(next.tls, error)) {
+    outcome.message = "TLS certificate not reloaded";
+    outcome.invalid_file = true;
+    outcome.errors.push_back(error);
+    return refuse(std::move(outcome));
   }
   applyToWorkers(buildPolicy(next, shared_.nonce_key, shared_.call_credentials));
   shared_.quotas->setLimits(next.limits.allocations_per_user, next.limits.total_allocations);

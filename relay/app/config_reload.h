@@ -36,11 +36,23 @@ class ConfigReloader {
     on_applied_.push_back(std::move(callback));
   }
 
+  /// The call API's TLS context: reloaded with the TURN one.
+  void alsoReload(net::TlsContext* tls) {
+    std::lock_guard lock(mutex_);
+    extra_tls_.push_back(tls);
+  }
+  /// The certificate or key file changed on disk: both are re-read, with
+  /// the settings running now (the config file is not read). A bad pair is
+  /// refused, counted as a failed reload, and the old one stays.
+  ReloadOutcome reloadCertificates();
+
   [[nodiscard]] std::uint64_t succeeded() const { return succeeded_.load(); }
   [[nodiscard]] std::uint64_t failed() const { return failed_.load(); }
 
  private:
   ReloadOutcome refuse(ReloadOutcome outcome);
+  /// Every TLS context re-reads `tls`' files; false with `error` on a bad pair.
+  bool reloadTls(const conf::TlsConfig& tls, std::string& error);
   void applyToWorkers(const std::shared_ptr<const net::ReloadedPolicy>& policy);
 
   const std::string path_;  ///< empty: started on the built-in defaults
@@ -48,6 +60,7 @@ class ConfigReloader {
   conf::Config running_;  // guarded by mutex_
   net::SharedState& shared_;
   std::vector<net::Worker*> workers_;
+  std::vector<net::TlsContext*> extra_tls_;                           // guarded by mutex_
   std::vector<std::function<void(const conf::Config&)>> on_applied_;  // guarded by mutex_
   std::atomic<std::uint64_t> succeeded_{0};
   std::atomic<std::uint64_t> failed_{0};

@@ -4,6 +4,7 @@
 #include "relay/app/metric_family.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -71,10 +72,16 @@ void addProcessMetrics(std::vector<MetricFamily>& out,
   add(rss, rss_bytes);
   auto open_fds = family("process_open_fds", "Open file descriptors.", MetricType::Gauge);
   add(open_fds, static_cast<double>(fds));
+  rlimit limit{};
+  auto max_fds =
+      family("process_max_fds", "File descriptor limit (RLIMIT_NOFILE, soft).", MetricType::Gauge);
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    add(max_fds, static_cast<double>(limit.rlim_cur));
+  }
   auto started =
       family("process_start_time_seconds", "Start time, Unix seconds.", MetricType::Gauge);
   add(started, std::chrono::duration<double>(start.time_since_epoch()).count());
-  for (auto* f : {&cpu, &rss, &open_fds, &started}) {
+  for (auto* f : {&cpu, &rss, &open_fds, &max_fds, &started}) {
     out.push_back(std::move(*f));
   }
 }
@@ -298,10 +305,21 @@ std::vector<MetricFamily> MetricsCollector::collectAll() const {
   auto build =
       family("turnpike_build_info", "Always 1; the version is the label.", MetricType::Gauge);
   add(build, 1, {{"version", TURNPIKE_VERSION}});
+  auto expiry = family("turnpike_tls_certificate_expiry_timestamp_seconds",
+                       "notAfter of the certificate served, Unix seconds, by listener (turn: "
+                       "listen.tls, api: the call API).",
+                       MetricType::Gauge);
+  using Listener = std::pair<const char*, const net::TlsContext*>;
+  for (const auto& [listener, tls] :
+       {Listener{"turn", shared_.tls.get()}, Listener{"api", operations_.api_tls}}) {
+    if (tls != nullptr && tls->notAfter() != 0) {
+      add(expiry, static_cast<double>(tls->notAfter()), {{"listener", listener}});
+    }
+  }
 
   for (auto* f : {&bytes, &packets, &active, &requests, &errors, &allocations, &duration,
                   &permissions, &channels, &auth, &dropped, &refused, &timed_out,
-                  &tcp_peers_refused, &ports_in_use, &ports_total, &build}) {
+                  &tcp_peers_refused, &ports_in_use, &ports_total, &build, &expiry}) {
     out.push_back(std::move(*f));
   }
   addOperations(out);

@@ -30,6 +30,8 @@ class MetricsCollector final : public prometheus::Collectable {
     ProcessTally* tally = nullptr;
     /// The call control plane's counters; null when the call API is off.
     const control::ControlStats* calls = nullptr;
+    /// The call API's TLS context (its certificate's expiry); null without api.tls.
+    const net::TlsContext* api_tls = nullptr;
   };
   MetricsCollector(std::vector<const net::Worker*> workers, const net::SharedState& shared,
                    Operations operations);

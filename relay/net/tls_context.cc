@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstring>
+#include <ctime>
 #include <string_view>
 
 namespace turnpike::net {
@@ -138,10 +139,46 @@ SSL_CTX* buildContext(const conf::TlsConfig& config, std::string& error) {
 std::unique_ptr<TlsContext> TlsContext::create(const conf::TlsConfig& config, std::string& error) {
   std::unique_ptr<TlsContext> tls(new TlsContext(config));
   tls->context_ = buildContext(config, error);
-  return tls->context_ == nullptr ? nullptr : std::move(tls);
+  if (tls->context_ == nullptr) {
+    return nullptr;
+  }
+  // The same settings; the certificate each handshake uses comes from
+  // context_ through the callback.
+  tls->front_ = buildContext(config, error);
+  if (tls->front_ == nullptr) {
+    return nullptr;
+  }
+  SSL_CTX_set_cert_cb(tls->front_, &TlsContext::useCurrentCertificate, tls.get());
+  return tls;
 }
 
-TlsContext::~TlsContext() { SSL_CTX_free(context_); }
+TlsContext::~TlsContext() {
+  SSL_CTX_free(front_);
+  SSL_CTX_free(context_);
+}
+
+int TlsContext::useCurrentCertificate(SSL* ssl, void* self) {
+  const auto* tls = static_cast<const TlsContext*>(self);
+  std::lock_guard lock(tls->mutex_);
+  X509* cert = SSL_CTX_get0_certificate(tls->context_);
+  EVP_PKEY* key = SSL_CTX_get0_privatekey(tls->context_);
+  STACK_OF(X509)* chain = nullptr;
+  SSL_CTX_get0_chain_certs(tls->context_, &chain);
+  // Copies (references) them into this session only; 0 fails the handshake.
+  return cert != nullptr && key != nullptr && SSL_use_cert_and_key(ssl, cert, key, chain, 1) == 1
+             ? 1
+             : 0;
+}
+
+std::int64_t TlsContext::notAfter() const {
+  std::lock_guard lock(mutex_);
+  const X509* cert = SSL_CTX_get0_certificate(context_);
+  std::tm when{};
+  if (cert == nullptr || ASN1_TIME_to_tm(X509_get0_notAfter(cert), &when) != 1) {
+    return 0;
+  }
+  return static_cast<std::int64_t>(timegm(&when));
+}
 
 ssl_st* TlsContext::newSession() const {
   std::lock_guard lock(mutex_);
@@ -182,11 +219,6 @@ std::string TlsContext::fingerprint() const {
     text += kHex[md[i] & 0xF];
   }
   return text;
-}
-
-ssl_ctx_st* TlsContext::context() const {
-  std::lock_guard lock(mutex_);
-  return context_;
 }
 
 }  // namespace turnpike::net

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -33,16 +34,21 @@ class TlsContext {
   /// SHA-256 fingerprint of the certificate in use, "AB:CD:...".
   [[nodiscard]] std::string fingerprint() const;
   [[nodiscard]] bool selfSigned() const { return config_.certificate.empty(); }
-  /// The OpenSSL context in use; valid until the next reload() (the call
-  /// API keeps a context of its own that is never reloaded).
-  [[nodiscard]] ssl_ctx_st* context() const;
+  /// An OpenSSL context for servers that make their own sessions (the call
+  /// API): valid as long as this object, and each handshake made with it
+  /// takes the certificate in use at that moment, so reload() reaches it too.
+  [[nodiscard]] ssl_ctx_st* context() const { return front_; }
+  /// The certificate's notAfter, Unix seconds; 0 when it cannot be read.
+  [[nodiscard]] std::int64_t notAfter() const;
 
  private:
   explicit TlsContext(conf::TlsConfig config) : config_(std::move(config)) {}
+  static int useCurrentCertificate(ssl_st* ssl, void* self);
 
   conf::TlsConfig config_;
   mutable std::mutex mutex_;
   ssl_ctx_st* context_ = nullptr;  // guarded by mutex_
+  ssl_ctx_st* front_ = nullptr;    // fixed; its handshakes copy context_'s certificate
 };
 
 }  // namespace turnpike::net

@@ -84,8 +84,12 @@ TEST(Metrics, RelayBytesMoveLiveAndEndExact) {
 // The Grafana dashboard in packaging/ only queries series the server exports.
 TEST(Metrics, DashboardQueriesOnlyExportedSeries) {
   // With store.redis set the usage-record series exist too (no record is
-  // made here, so nothing ever connects to the address).
-  TurnpikeServer server("store:\n  redis:\n    address: \"127.0.0.1:1\"\n");
+  // made here, so nothing ever connects to the address); with the call API
+  // on, the call and push series.
+  const std::string db =
+      ::testing::TempDir() + "metrics-dashboard-" + std::to_string(::getpid()) + ".db";
+  TurnpikeServer server("store:\n  redis:\n    address: \"127.0.0.1:1\"\n  sqlite:\n    path: \"" +
+                        db + "\"\napi:\n  listen: [\"127.0.0.1:0\"]\n  tls: false\n");
   ASSERT_TRUE(server.ready() && server.metricsPort() != 0) << server.process().output();
   const std::string exported = scrape(server.metricsPort());
   std::ifstream file(std::string(TURNPIKE_SOURCE_DIR) +
@@ -108,6 +112,8 @@ TEST(Metrics, DashboardQueriesOnlyExportedSeries) {
     }
   }
   EXPECT_GE(queries, 10U);
+  EXPECT_EQ(server.stop(), 0);
+  std::remove(db.c_str());
 }
 
 TEST(Metrics, BasicAuthGuardsTheEndpoint) {

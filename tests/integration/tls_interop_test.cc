@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <string>
@@ -201,6 +202,57 @@ TEST_F(TlsInterop, CertificateReloadKeepsTheOpenAllocation) {
   // The allocation made before the reload kept relaying to the end.
   EXPECT_EQ(client.stop(0, std::chrono::seconds{20}), 0) << client.output();
   EXPECT_NE(client.output().find("ok 40"), std::string::npos) << client.output();
+}
+
+// A rotation as Kubernetes does it for a mounted secret (and cert-manager,
+// certbot): new files, then the configured paths switched over by a symlink
+// rename. No signal: the file watch notices within tls.watch_interval, and
+// both the TURN listener and the call API present the new certificate; the
+// expiry gauge follows.
+TEST(TlsWatch, ARotatedCertificateReachesTurnAndTheApiWithoutASignal) {
+  const std::string dir = ::testing::TempDir() + "turnpike-watch-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir + "/a");
+  std::filesystem::create_directories(dir + "/b");
+  const TestCertificate a = makeCertificate(dir + "/a/", "turnpike-watch-a");
+  // b expires later than a: the gauge must move.
+  const TestCertificate b{dir + "/b/turnpike-watch-a-cert.pem",
+                          dir + "/b/turnpike-watch-a-key.pem"};
+  runCommand({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+              "ec_paramgen_curve:prime256v1", "-nodes", "-days", "30", "-subj",
+              "/CN=turnpike-watch-b", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
+              b.private_key, "-out", b.certificate});
+  std::filesystem::create_directory_symlink("a", dir + "/data");
+  const std::string certificate = dir + "/data/turnpike-watch-a-cert.pem";
+  const std::string key = dir + "/data/turnpike-watch-a-key.pem";
+  TurnpikeServer server(kTurnTop + "tls:\n  certificate: " + certificate +
+                            "\n  private_key: " + key + "\n  watch_interval: 1s\n" +
+                            "api:\n  listen: [\"127.0.0.1:0\"]\n  tls: true\n" +
+                            "store:\n  sqlite:\n    path: \"" + dir + "/t.db\"\n",
+                        kTurnRelay);
+  ASSERT_TRUE(server.ready() && server.apiPort() != 0) << server.process().output();
+  EXPECT_EQ(presentedFingerprint(server.tlsPort()), fileFingerprint(a.certificate));
+  EXPECT_EQ(presentedFingerprint(server.apiPort()), fileFingerprint(a.certificate));
+  const double before = metricValue(
+      server.metricsPort(), "turnpike_tls_certificate_expiry_timestamp_seconds{listener=\"api\"}");
+  EXPECT_GT(before, 0);
+
+  std::filesystem::create_directory_symlink("b", dir + "/data.new");
+  std::filesystem::rename(dir + "/data.new", dir + "/data");  // atomic, as the kubelet does
+  ASSERT_TRUE(server.process().waitForOutput("TLS certificate reloaded", std::chrono::seconds{10}))
+      << server.process().output();
+  EXPECT_EQ(presentedFingerprint(server.tlsPort()), fileFingerprint(b.certificate));
+  EXPECT_EQ(presentedFingerprint(server.apiPort()), fileFingerprint(b.certificate));
+  for (const char* listener : {"turn", "api"}) {
+    EXPECT_GT(
+        metricValue(server.metricsPort(),
+                    std::string("turnpike_tls_certificate_expiry_timestamp_seconds{listener=\"") +
+                        listener + "\"}"),
+        before + 20 * 86400.0)
+        << listener;
+  }
+  EXPECT_EQ(server.stop(), 0);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(TlsSelfSigned, GeneratedWhenNoCertificateIsConfigured) {
