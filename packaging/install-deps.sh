@@ -11,6 +11,8 @@ packages=(
   # libraries
   libevent-dev libssl-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   nlohmann-json3-dev libidn-dev zlib1g-dev prometheus-cpp-dev libhiredis-dev
+  # sd_notify for the systemd unit
+  libsystemd-dev
   # the call control plane: HTTP parsing, WebSocket framing, embedded store
   libhttp-parser-dev libwslay-dev libsqlite3-dev
   # push: HTTP/2 to APNs and FCM (nghttp2 frames on libevent's TLS bufferevents)

@@ -41,7 +41,7 @@ SERVER_PID=""
 CALLGEN_PID=""
 cleanup() {
   [ -n "$CALLGEN_PID" ] && kill "$CALLGEN_PID" 2>/dev/null || true
-  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
+  [ -n "$SERVER_PID" ] && kill -INT "$SERVER_PID" 2>/dev/null || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -86,7 +86,7 @@ YAML
 
 stop_all() {
   if [ -n "$CALLGEN_PID" ]; then kill "$CALLGEN_PID" 2>/dev/null || true; wait "$CALLGEN_PID" 2>/dev/null || true; CALLGEN_PID=""; fi
-  kill "$SERVER_PID" 2>/dev/null || true
+  kill -INT "$SERVER_PID" 2>/dev/null || true  # SIGTERM would drain
   wait "$SERVER_PID" 2>/dev/null || true
   SERVER_PID=""
 }

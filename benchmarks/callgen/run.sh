@@ -45,8 +45,9 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 stop_server() {
   if [ -n "$SERVER_PID" ]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    # Bounded: a server that ignores SIGTERM for 10 s gets SIGKILL.
+    # SIGINT stops at once (SIGTERM would drain). Bounded: a server that
+    # ignores it for 10 s gets SIGKILL.
+    kill -INT "$SERVER_PID" 2>/dev/null || true
     for _ in $(seq 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true

@@ -73,10 +73,11 @@ REDIS_PID=""
 REDIS_PORT=""
 MONITOR_PID=""
 
-# stop_pid PID: SIGTERM, SIGKILL after 10 s; only PIDs started here.
+# stop_pid PID: SIGINT (turnpike stops at once; SIGTERM would drain),
+# SIGKILL after 10 s; only PIDs started here.
 stop_pid() {
   local pid=$1
-  kill "$pid" 2>/dev/null || true
+  kill -INT "$pid" 2>/dev/null || true
   for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -9 "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true

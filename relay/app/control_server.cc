@@ -143,6 +143,11 @@ void ControlServer::addRoutes() {
   router_.add("GET", "/healthz", [](const Request&, const RouteParams&) {
     return json(200, {{"status", "alive"}});
   });
+  // Liveness: the control thread answers. Never 503 while draining, so a
+  // liveness probe does not kill a node that is finishing its calls.
+  router_.add("GET", "/livez", [](const Request&, const RouteParams&) {
+    return json(200, {{"live", true}});
+  });
   router_.add("GET", "/readyz", [this](const Request&, const RouteParams&) {
     const bool draining = hooks_.draining();
     return json(draining ? 503 : 200,

@@ -18,6 +18,7 @@ namespace turnpike::app {
 /// Health and admin endpoints on `control.listen`, on the call API's HTTP
 /// layer (control/http) with a thread and loop of their own, JSON in and out:
 ///   GET    /healthz                      200 while the process runs
+///   GET    /livez                        200 while the process answers (draining too)
 ///   GET    /readyz                       200 when serving, 503 while draining
 /// and, with bearer `control.admin_token` (404 when no token is set):
 ///   POST   /admin/drain                  start draining

@@ -3,6 +3,7 @@
 //   turnpike --config FILE         run with FILE
 //   turnpike --check-config FILE   validate FILE and exit 0 (valid) or 1
 //   turnpike --version
+//   turnpike --probe URL           GET URL; exit 0 on 2xx (container health checks)
 
 #include <CLI/CLI.hpp>
 
@@ -12,6 +13,7 @@
 
 #include "conf/config_loader.h"
 #include "relay/app/logging.h"
+#include "relay/app/probe.h"
 #include "relay/app/server_process.h"
 
 namespace {
@@ -28,16 +30,22 @@ int run(int argc, char** argv) {
   CLI::App cli{"turnpike: a TURN/STUN relay"};
   std::string config_path;
   std::string check_path;
+  std::string probe_url;
   bool version = false;
   cli.add_option("--config", config_path, "YAML configuration file (default: built-in defaults)")
       ->check(CLI::ExistingFile);
   cli.add_option("--check-config", check_path, "validate a configuration file and exit");
   cli.add_flag("--version", version, "print the version and exit");
+  cli.add_option("--probe", probe_url,
+                 "GET an http:// URL (e.g. http://127.0.0.1:8088/livez); exit 0 on 2xx");
   CLI11_PARSE(cli, argc, argv);
 
   if (version) {
     std::cout << "turnpike " << TURNPIKE_VERSION << "\n";
     return 0;
+  }
+  if (!probe_url.empty()) {
+    return turnpike::app::probe(probe_url);
   }
   if (!check_path.empty()) {
     if (!load(check_path)) {

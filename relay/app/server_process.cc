@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -21,9 +22,11 @@
 #include "relay/app/call_relay_port.h"
 #include "relay/app/config_reload.h"
 #include "relay/app/control_server.h"
+#include "relay/app/file_change.h"
 #include "relay/app/metrics.h"
 #include "relay/app/redis_usage_stream.h"
 #include "relay/app/same_secret.h"
+#include "relay/app/service_notify.h"
 #include "relay/app/turn_setup.h"
 #include "relay/base/clock.h"
 #include "relay/net/listen_socket.h"
@@ -84,6 +87,7 @@ void closeAll(const Listeners& listeners) {
 struct StopSignal {
   event_base* base = nullptr;
   ConfigReloader* reloader = nullptr;
+  const ServiceNotify* notify = nullptr;
   int received = 0;
   // Draining (SIGUSR1 or POST /admin/drain).
   std::atomic<bool>* draining = nullptr;
@@ -116,6 +120,7 @@ void checkDrained(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
 
 // Starts the clock of a drain whose flag is already set.
 void startDrainClock(StopSignal* stop) {
+  stop->notify->stopping("draining");
   spdlog::warn(
       "draining: new allocations are turned away; open ones keep relaying; exiting when the "
       "last one is gone or in {}s",
@@ -136,19 +141,57 @@ void onDrainRequested(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
   startDrainClock(static_cast<StopSignal*>(arg));
 }
 
+// RELOADING=1 ... READY=1 around a reload, whatever its outcome: the
+// process serves on with the old settings when it is refused.
+ReloadOutcome reloadNotified(ConfigReloader& reloader, const ServiceNotify& notify) {
+  notify.reloading();
+  ReloadOutcome outcome = reloader.reload();  // logs what it did
+  notify.ready(outcome.ok ? "serving; config reloaded" : "serving; last reload refused");
+  return outcome;
+}
+
+// SIGTERM (systemd stop, Kubernetes, podman stop) drains; a SIGTERM during a
+// drain, or SIGINT, stops at once. SIGUSR1 drains too.
 void onSignal(evutil_socket_t signal_number, short /*what*/, void* arg) {
   auto* stop = static_cast<StopSignal*>(arg);
   if (signal_number == SIGHUP) {
     spdlog::info("SIGHUP: reloading the config");
-    stop->reloader->reload();  // logs what it did
+    reloadNotified(*stop->reloader, *stop->notify);
     return;
   }
-  if (signal_number == SIGUSR1) {
+  const bool drain_first = signal_number == SIGUSR1 || signal_number == SIGTERM;
+  if (drain_first && !stop->draining->load()) {
+    spdlog::info("signal {}: draining", static_cast<int>(signal_number));
     beginDrain(stop);
     return;
   }
+  if (signal_number == SIGUSR1) {
+    return;  // already draining
+  }
   stop->received = static_cast<int>(signal_number);
   event_base_loopbreak(stop->base);
+}
+
+void onWatchdog(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
+  static_cast<const ServiceNotify*>(arg)->watchdog();
+}
+
+struct CertificateWatch {
+  ConfigReloader* reloader = nullptr;
+  FileChange files;
+};
+
+void onCertificateLook(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
+  auto* watch = static_cast<CertificateWatch*>(arg);
+  if (watch->files.changed()) {
+    spdlog::info("tls: the certificate or key file changed on disk; reloading them");
+    watch->reloader->reloadCertificates();  // logs what it did
+  }
+}
+
+timeval toTimeval(std::chrono::microseconds interval) {
+  return timeval{static_cast<time_t>(interval.count() / 1'000'000),
+                 static_cast<suseconds_t>(interval.count() % 1'000'000)};
 }
 
 // Several civetweb threads and a request timeout: one silent connection must
@@ -190,6 +233,11 @@ std::unique_ptr<prometheus::Exposer> exposeMetrics(
 
 // Each relayed TCP connection, client connection and relay socket is a file
 // descriptor: take the hard limit, and say what that allows.
+std::size_t relayPortCount(const conf::Config& config) {
+  const std::size_t per_address = config.relay.ports.max - config.relay.ports.min + 1U;
+  return per_address * std::max<std::size_t>(1, config.relay.addresses.size());
+}
+
 void raiseFileLimit(const conf::Config& config) {
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
@@ -201,13 +249,21 @@ void raiseFileLimit(const conf::Config& config) {
     ::getrlimit(RLIMIT_NOFILE, &limit);
   }
   const auto fds = static_cast<unsigned long long>(limit.rlim_cur);
+  // Client TCP/TLS connections, relay sockets (one per UDP allocation, one
+  // per TCP peer connection), and some for listeners, stores and push.
+  constexpr unsigned long long kSpare = 256;
+  const unsigned long long wanted =
+      config.limits.total_connections + relayPortCount(config) + kSpare;
+  const unsigned long long room = fds > kSpare ? fds - kSpare : 0;
   spdlog::info(
-      "file descriptors: {} (limits.total_connections {}; each UDP allocation takes one, a "
-      "TCP allocation one per peer connection); beyond them accepts pause and back off",
-      fds, config.limits.total_connections);
-  if (fds < 2ULL * config.limits.total_connections) {
-    spdlog::warn("file descriptors: {} is less than twice limits.total_connections ({})", fds,
-                 config.limits.total_connections);
+      "file descriptors: {}, room for {} client connections and relay sockets together "
+      "(limits.total_connections {} plus {} relay ports wants {}); beyond it accepts pause",
+      fds, room, config.limits.total_connections, relayPortCount(config), wanted);
+  if (fds < wanted) {
+    spdlog::warn(
+        "file descriptors: {} is below the {} limits.total_connections and relay.ports ask for; "
+        "raise LimitNOFILE (systemd) or ulimit -n",
+        fds, wanted);
   }
 }
 
@@ -329,6 +385,18 @@ int runServer(const conf::Config& config, const std::string& config_path) {
     worker_list.push_back(workers.back().get());
   }
   ConfigReloader reloader(config_path, config, *shared, worker_list);
+  // The call API's own context; reloads and the file watch reach it too.
+  std::unique_ptr<net::TlsContext> api_tls;
+  if (plane && config.api.tls) {
+    std::string error;
+    api_tls = net::TlsContext::create(config.tls, error);
+    if (!api_tls) {
+      spdlog::critical("api: {}", error);
+      return 1;  // the workers have not started
+    }
+    reloader.alsoReload(api_tls.get());
+  }
+  ServiceNotify notify;
   AllocationDirectory directory(worker_list, clock);
   std::unique_ptr<prometheus::Exposer> exposer;
   std::shared_ptr<MetricsCollector> metrics;  // the exposer holds it weakly
@@ -339,7 +407,8 @@ int runServer(const conf::Config& config, const std::string& config_path) {
         MetricsCollector::Operations{.reloader = &reloader,
                                      .usage = usage_stream.get(),
                                      .tally = &tally,
-                                     .calls = plane ? &plane->stats() : nullptr});
+                                     .calls = plane ? &plane->stats() : nullptr,
+                                     .api_tls = api_tls.get()});
     exposer = exposeMetrics(config, metrics);
     if (!exposer) {
       return 1;
@@ -362,6 +431,7 @@ int runServer(const conf::Config& config, const std::string& config_path) {
   StopSignal stop;
   stop.base = event_base_new();
   stop.reloader = &reloader;
+  stop.notify = &notify;
   stop.draining = shared->draining.get();
   stop.allocations = shared->quotas.get();
   stop.deadline = std::chrono::duration_cast<std::chrono::seconds>(config.drain.deadline);
@@ -379,7 +449,7 @@ int runServer(const conf::Config& config, const std::string& config_path) {
                  event_active(stop.drain_request, EV_READ, 0);
                }
              },
-         .reload = [&reloader] { return reloader.reload(); },
+         .reload = [&reloader, &notify] { return reloadNotified(reloader, notify); },
          .list = [&directory](const std::string& user,
                               std::size_t limit) { return directory.list(user, limit); },
          .show = [&directory](std::uint64_t id) { return directory.show(id); },
@@ -404,13 +474,9 @@ int runServer(const conf::Config& config, const std::string& config_path) {
                  config.control.admin_token.empty() ? "; admin endpoints off: no admin_token"
                                                     : ", /admin/*");
   }
-  std::unique_ptr<net::TlsContext> api_tls;
   std::unique_ptr<CallRelayPort> relay_port;
   if (plane) {
     std::string error;
-    if (config.api.tls) {
-      api_tls = net::TlsContext::create(config.tls, error);
-    }
     relay_port = std::make_unique<CallRelayPort>(
         worker_list, revocations,
         [p = plane.get()](std::function<void()> task) { p->post(std::move(task)); });
@@ -428,8 +494,7 @@ int runServer(const conf::Config& config, const std::string& config_path) {
       load.draining = draining->load();
       return load;
     });
-    if ((config.api.tls && !api_tls) ||
-        !plane->start(*relay_port, api_tls ? api_tls->context() : nullptr, uris, error)) {
+    if (!plane->start(*relay_port, api_tls ? api_tls->context() : nullptr, uris, error)) {
       spdlog::critical("api: {}", error);
       for (auto& w : workers) {
         w->requestStop();
@@ -458,9 +523,32 @@ int runServer(const conf::Config& config, const std::string& config_path) {
     evsignal_add(e, nullptr);
     signal_events.push_back(e);
   }
+  event* watchdog = nullptr;
+  if (notify.watchdogInterval().count() > 0) {
+    watchdog = event_new(stop.base, -1, EV_PERSIST, &onWatchdog, &notify);
+    const timeval every = toTimeval(notify.watchdogInterval());
+    evtimer_add(watchdog, &every);
+  }
+  CertificateWatch certificate_watch{
+      .reloader = &reloader, .files = FileChange({config.tls.certificate, config.tls.private_key})};
+  event* certificate_look = nullptr;
+  if (!config.tls.certificate.empty() && config.tls.watch_interval.count() > 0 &&
+      (shared->tls || api_tls)) {
+    certificate_look = event_new(stop.base, -1, EV_PERSIST, &onCertificateLook, &certificate_watch);
+    const timeval every =
+        toTimeval(std::chrono::duration_cast<std::chrono::microseconds>(config.tls.watch_interval));
+    evtimer_add(certificate_look, &every);
+  }
   spdlog::info("turnpike {} running with {} workers", TURNPIKE_VERSION, worker_count);
+  notify.ready("serving");
   event_base_dispatch(stop.base);
   spdlog::info("signal {} received, stopping", stop.received);
+  notify.stopping("stopping");
+  for (event* e : {watchdog, certificate_look}) {
+    if (e != nullptr) {
+      event_free(e);
+    }
+  }
 
   for (auto& w : workers) {
     w->requestStop();

@@ -1,10 +1,13 @@
 // Health and drain against the real binary: /healthz and /readyz, the admin
 // token, and a drain during which an open allocation keeps refreshing and
 // relaying while a new Allocate gets 300 with the configured alternate; the
-// process exits 0 by itself once the last allocation is gone.
+// process exits 0 by itself once the last allocation is gone. SIGTERM
+// drains the same way (systemd, Kubernetes and podman stop with it), /livez
+// stays 200 while /readyz turns 503, and a second SIGTERM stops at once.
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <string>
 
 #include "tests/integration/interop_tools.h"
@@ -107,6 +110,32 @@ TEST(Operations, DrainKeepsOpenAllocationsTurnsNewOnesAwayAndExits) {
   EXPECT_EQ(AliceClient::errorOf(*deleted), 0);
   EXPECT_EQ(server.process().stop(0, std::chrono::seconds{15}), 0) << server.process().output();
   EXPECT_NE(server.process().output().find("drained: no allocation left"), std::string::npos);
+}
+
+TEST(Operations, SigtermDrainsAndASecondSigtermStops) {
+  TurnpikeServer server(kTurnTop, kTurnRelay);
+  ASSERT_TRUE(server.ready() && server.controlPort() != 0) << server.process().output();
+  EXPECT_EQ(httpRequest(server.controlPort(), "GET", "/livez").status, 200);
+  AliceClient open(server.udpPort());
+  const auto allocated = open.request(Method::Allocate, udpRelay());
+  ASSERT_TRUE(allocated && AliceClient::errorOf(*allocated) == 0);
+
+  ::kill(server.process().pid(), SIGTERM);
+  ASSERT_TRUE(server.process().waitForOutput("draining:", std::chrono::seconds{5}))
+      << server.process().output();
+  EXPECT_EQ(httpRequest(server.controlPort(), "GET", "/readyz").status, 503);
+  EXPECT_EQ(httpRequest(server.controlPort(), "GET", "/livez").status, 200);
+  // Still serving the open allocation.
+  const auto refreshed =
+      open.request(Method::Refresh, [](auto& b) { b.addU32(AttributeType::Lifetime, 600); });
+  ASSERT_TRUE(refreshed);
+  EXPECT_EQ(AliceClient::errorOf(*refreshed), 0);
+
+  // Impatient: the second SIGTERM leaves with the allocation still open.
+  EXPECT_EQ(server.process().stop(SIGTERM, std::chrono::seconds{15}), 0)
+      << server.process().output();
+  EXPECT_NE(server.process().output().find("signal 15 received, stopping"), std::string::npos)
+      << server.process().output();
 }
 
 }  // namespace
