@@ -13,6 +13,7 @@
 #include "tests/integration/interop_tools.h"
 #include "tests/integration/turn_client.h"
 #include "tests/integration/turnpike_server.h"
+#include "tests/support/subprocess.h"
 
 namespace turnpike::testing {
 namespace {
@@ -110,6 +111,24 @@ TEST(Operations, DrainKeepsOpenAllocationsTurnsNewOnesAwayAndExits) {
   EXPECT_EQ(AliceClient::errorOf(*deleted), 0);
   EXPECT_EQ(server.process().stop(0, std::chrono::seconds{15}), 0) << server.process().output();
   EXPECT_NE(server.process().output().find("drained: no allocation left"), std::string::npos);
+}
+
+// `turnpike --probe URL`, the container HEALTHCHECK: 0 on 2xx only.
+TEST(Operations, ProbeExitsZeroOnlyOnASuccessfulAnswer) {
+  TurnpikeServer server(kTurnTop, kTurnRelay);
+  ASSERT_TRUE(server.ready() && server.controlPort() != 0) << server.process().output();
+  const std::string base = "http://127.0.0.1:" + std::to_string(server.controlPort());
+  EXPECT_EQ(runCommand({TURNPIKE_BINARY, "--probe", base + "/livez"}).exit_code, 0);
+  const auto missing = runCommand({TURNPIKE_BINARY, "--probe", base + "/nowhere"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.output.find("HTTP 404"), std::string::npos) << missing.output;
+  const auto https = runCommand({TURNPIKE_BINARY, "--probe", "https://127.0.0.1/livez"});
+  EXPECT_EQ(https.exit_code, 1);
+  EXPECT_EQ(server.stop(), 0);
+  // Nothing listens there any more.
+  const auto refused = runCommand({TURNPIKE_BINARY, "--probe", base + "/livez"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.output.find("no answer"), std::string::npos) << refused.output;
 }
 
 TEST(Operations, SigtermDrainsAndASecondSigtermStops) {

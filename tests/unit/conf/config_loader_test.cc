@@ -80,6 +80,10 @@ TEST(ConfigLoader, TlsKeys) {
             "only)");
   EXPECT_EQ(onlyError(loadConfig("tls:\n  certificate: /c.pem\n")),
             "tls: line 2: certificate and private_key go together");
+  EXPECT_EQ(r.config->tls.watch_interval, std::chrono::seconds{60});  // the default
+  EXPECT_EQ(loadConfig("tls:\n  watch_interval: 0s\n").config->tls.watch_interval.count(), 0);
+  EXPECT_EQ(onlyError(loadConfig("tls:\n  watch_interval: 500ms\n")),
+            "tls.watch_interval: line 2: must be 0 (off) or at least 1s");
 }
 
 TEST(ConfigLoader, OperationsKeys) {
