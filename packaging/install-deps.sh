@@ -32,7 +32,18 @@ packages=(
   redis-server
   # the browser test: Debian's Chromium, driven from Node.js by playwright-core
   chromium nodejs
+  # packaging: the .deb and its checks, promtool for the alert rules, yamllint
+  # for the manifests, and mmdebstrap for the container's root filesystem
+  debhelper fakeroot lintian prometheus yamllint mmdebstrap
+  # podman builds and runs the image; runc, because podman's default crun
+  # cannot start containers on hosts with hybrid cgroups (v1 plus v2)
+  podman runc
 )
+# kubectl renders the Kustomize overlays; Debian's kubernetes-client only
+# where no kubectl is installed (another one may own /usr/bin/kubectl).
+if ! command -v kubectl >/dev/null 2>&1; then
+  packages+=(kubernetes-client)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

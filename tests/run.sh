@@ -35,6 +35,9 @@ echo "clang-tidy ok"
 step "unit and integration tests (release)"
 (cd build && ctest -j"$JOBS" --output-on-failure) | tee build/ctest.log
 
+step "packaging: alerts, Kubernetes, the .deb and its unit, the container"
+tests/packaging/run.sh build/relay/app/turnpike
+
 step "benchmarks run"
 build/benchmarks/turnpike_codec_bench --benchmark_min_time=0.05
 

@@ -110,7 +110,7 @@ void checkDrained(evutil_socket_t /*fd*/, short /*what*/, void* arg) {
     } else {
       spdlog::warn("drain deadline reached with {} allocations open", open);
     }
-    stop->received = SIGUSR1;
+    stop->received = 0;  // drained: no signal to blame
     event_base_loopbreak(stop->base);
     return;
   }
@@ -309,6 +309,10 @@ int runServer(const conf::Config& config, const std::string& config_path) {
       openAll(endpoints, transport, config.server.socket_buffers, listeners);
     }
   }
+  if (!listeners.ok) {
+    closeAll(listeners);
+    return 1;
+  }
   SteadyClock clock;
   // The call control plane opens its store before the relay is built: the
   // relay checks the call-bound credentials it signs and refuses those of
@@ -316,7 +320,7 @@ int runServer(const conf::Config& config, const std::string& config_path) {
   std::unique_ptr<control::ControlPlane> plane;
   std::shared_ptr<auth::CallRevocations> revocations;
   std::shared_ptr<const auth::CredentialProvider> call_credentials;
-  if (listeners.ok && !config.api.listen.empty()) {
+  if (!config.api.listen.empty()) {
     std::string error;
     plane = control::ControlPlane::open(config, error);
     if (!plane) {
@@ -542,7 +546,11 @@ int runServer(const conf::Config& config, const std::string& config_path) {
   spdlog::info("turnpike {} running with {} workers", TURNPIKE_VERSION, worker_count);
   notify.ready("serving");
   event_base_dispatch(stop.base);
-  spdlog::info("signal {} received, stopping", stop.received);
+  if (stop.received != 0) {
+    spdlog::info("signal {} received, stopping", stop.received);
+  } else {
+    spdlog::info("drain over, stopping");
+  }
   notify.stopping("stopping");
   for (event* e : {watchdog, certificate_look}) {
     if (e != nullptr) {
