@@ -163,9 +163,13 @@ ok "exposure $score <= $max_score"
 # --- the installed binary under the unit's user and capabilities ------------
 # As the unit runs it (User=turnpike, only CAP_NET_BIND_SERVICE): binds 443,
 # and speaks the notify protocol through start, watchdog, reload and drain.
-/usr/bin/python3 "$(dirname "$0")/notify_test.py" /usr/bin/turnpike turnpike ||
-  fail "notify_test.py against the installed binary"
-ok "installed binary: 443 as turnpike, READY/WATCHDOG/RELOADING/STOPPING"
+notify_rc=0
+/usr/bin/python3 "$(dirname "$0")/notify_test.py" /usr/bin/turnpike turnpike || notify_rc=$?
+case $notify_rc in
+  0) ok "installed binary: 443 as turnpike, READY/WATCHDOG/RELOADING/STOPPING" ;;
+  77) echo "note: notify_test.py skipped (its SKIP line above says why)" ;;
+  *) fail "notify_test.py against the installed binary" ;;
+esac
 
 # --- upgrades ----------------------------------------------------------------
 # New versions are the same package repacked with a higher version (no
