@@ -11,6 +11,7 @@ checks=(
   "alerts_test.sh $BINARY"
   "kubernetes_test.sh"
   "deb_test.sh"
+  "systemd_boot_test.sh"
   "container_test.sh"
 )
 failed=()
