@@ -13,6 +13,8 @@ packages=(
   nlohmann-json3-dev libidn-dev zlib1g-dev prometheus-cpp-dev libhiredis-dev
   # sd_notify for the systemd unit
   libsystemd-dev
+  # the eBPF fast path: libbpf, and bpftool for its skeleton (clang is above)
+  libbpf-dev bpftool
   # the call control plane: HTTP parsing, WebSocket framing, embedded store
   libhttp-parser-dev libwslay-dev libsqlite3-dev
   # push: HTTP/2 to APNs and FCM (nghttp2 frames on libevent's TLS bufferevents)

@@ -13,6 +13,7 @@ declare -A may_use=(
   [conf]="relay/base"
   [relay/turn]="relay/base relay/stun auth"
   [relay/net]="relay/base relay/stun auth relay/turn conf"
+  [relay/fastpath]=""
   [control]="relay/base conf auth"
   [relay/app]="relay/base relay/stun auth relay/turn conf relay/net control"
 )

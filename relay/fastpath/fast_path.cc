@@ -1,0 +1,193 @@
+#include "relay/fastpath/fast_path.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstring>
+
+// Generated at build time by bpftool from channel_data.bpf.o (build/generated/bpf).
+#include <channel_data.skel.h>
+
+namespace turnpike::fastpath {
+namespace {
+
+// Our filter's place in each interface's clsact ingress: fixed, so a
+// process that died without detaching leaves a filter the next one replaces.
+constexpr std::uint32_t kFilterHandle = 0x7470;  // "tp"
+constexpr std::uint32_t kFilterPriority = 0x7470;
+
+std::string errorText(const std::string& what, int error) {
+  return what + ": " + std::strerror(error < 0 ? -error : error);
+}
+
+std::size_t cpuCount() {
+  const int n = libbpf_num_possible_cpus();
+  return n > 0 ? static_cast<std::size_t>(n) : 1;
+}
+
+}  // namespace
+
+std::unique_ptr<FastPath> FastPath::attach(const std::vector<std::uint32_t>& ifindexes,
+                                           std::string& error) {
+  std::unique_ptr<FastPath> path(new FastPath());
+  path->skeleton_ = channel_data_bpf::open();
+  if (path->skeleton_ == nullptr) {
+    error = errorText("cannot open the BPF object", errno);
+    return nullptr;
+  }
+  if (const int loaded = channel_data_bpf::load(path->skeleton_); loaded != 0) {
+    error = errorText("the kernel refused the BPF program (CAP_BPF and CAP_NET_ADMIN, kernel 6.3+)",
+                      loaded);
+    return nullptr;
+  }
+  const int program = bpf_program__fd(path->skeleton_->progs.tp_ingress);
+  for (const std::uint32_t ifindex : ifindexes) {
+    bpf_tc_hook hook{};
+    hook.sz = sizeof(hook);
+    hook.ifindex = static_cast<int>(ifindex);
+    hook.attach_point = BPF_TC_INGRESS;
+    const int created = bpf_tc_hook_create(&hook);
+    if (created != 0 && created != -EEXIST) {
+      error =
+          errorText("cannot add a clsact qdisc to interface " + std::to_string(ifindex), created);
+      return nullptr;  // the destructor detaches what was attached
+    }
+    path->hooks_.push_back(Hook{ifindex, created == 0});
+    bpf_tc_opts options{};
+    options.sz = sizeof(options);
+    options.handle = kFilterHandle;
+    options.priority = kFilterPriority;
+    options.prog_fd = program;
+    options.flags = BPF_TC_F_REPLACE;
+    if (const int attached = bpf_tc_attach(&hook, &options); attached != 0) {
+      error = errorText("cannot attach to interface " + std::to_string(ifindex), attached);
+      return nullptr;
+    }
+  }
+  path->slots_.resize(TP_MAX_FLOWS);
+  path->free_.reserve(TP_MAX_FLOWS);
+  for (std::uint32_t slot = TP_MAX_FLOWS; slot > 0; --slot) {
+    path->free_.push_back(slot - 1);
+  }
+  return path;
+}
+
+FastPath::~FastPath() {
+  detach();
+  channel_data_bpf::destroy(skeleton_);
+}
+
+// Our filter goes; the qdisc only where we made it (others may use it).
+void FastPath::detach() {
+  for (const Hook& h : hooks_) {
+    bpf_tc_hook hook{};
+    hook.sz = sizeof(hook);
+    hook.ifindex = static_cast<int>(h.ifindex);
+    hook.attach_point = BPF_TC_INGRESS;
+    bpf_tc_opts options{};
+    options.sz = sizeof(options);
+    options.handle = kFilterHandle;
+    options.priority = kFilterPriority;
+    bpf_tc_detach(&hook, &options);
+    if (h.created_qdisc) {
+      hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+      bpf_tc_hook_destroy(&hook);
+    }
+  }
+  hooks_.clear();
+}
+
+std::optional<std::uint32_t> FastPath::install(const ChannelFlow& flow) {
+  if (free_.empty() || flow.channel < 0x4000 || flow.channel > 0x7fff) {
+    return std::nullopt;
+  }
+  const std::uint32_t slot = free_.back();
+  Installed entry;
+  entry.client = tp_client_key{.client_ip = flow.client.ip,
+                               .server_ip = flow.server.ip,
+                               .client_port = flow.client.port,
+                               .server_port = flow.server.port,
+                               .channel = flow.channel,
+                               .zero = 0};
+  entry.peer = tp_peer_key{.relayed_ip = flow.relayed.ip,
+                           .peer_ip = flow.peer.ip,
+                           .relayed_port = flow.relayed.port,
+                           .peer_port = flow.peer.port};
+  const tp_rewrite to_peer{.source_ip = flow.relayed.ip,
+                           .destination_ip = flow.peer.ip,
+                           .source_port = flow.relayed.port,
+                           .destination_port = flow.peer.port,
+                           .channel = 0,
+                           .zero = 0,
+                           .out_ifindex = flow.peer_ifindex,
+                           .slot = slot};
+  const tp_rewrite to_client{.source_ip = flow.server.ip,
+                             .destination_ip = flow.client.ip,
+                             .source_port = flow.server.port,
+                             .destination_port = flow.client.port,
+                             .channel = flow.channel,
+                             .zero = 0,
+                             .out_ifindex = flow.client_ifindex,
+                             .slot = slot};
+  // Counters start from zero before the first packet can count.
+  const std::vector<tp_flow_counters> zero(cpuCount());
+  const int counters = bpf_map__fd(skeleton_->maps.counters);
+  const int clients = bpf_map__fd(skeleton_->maps.from_clients);
+  const int peers = bpf_map__fd(skeleton_->maps.from_peers);
+  if (bpf_map_update_elem(counters, &slot, zero.data(), BPF_ANY) != 0 ||
+      bpf_map_update_elem(clients, &entry.client, &to_peer, BPF_NOEXIST) != 0) {
+    return std::nullopt;
+  }
+  if (bpf_map_update_elem(peers, &entry.peer, &to_client, BPF_NOEXIST) != 0) {
+    bpf_map_delete_elem(clients, &entry.client);
+    return std::nullopt;
+  }
+  entry.used = true;
+  slots_[slot] = entry;
+  free_.pop_back();
+  return slot;
+}
+
+void FastPath::remove(std::uint32_t id) {
+  if (id >= slots_.size() || !slots_[id].used) {
+    return;
+  }
+  bpf_map_delete_elem(bpf_map__fd(skeleton_->maps.from_clients), &slots_[id].client);
+  bpf_map_delete_elem(bpf_map__fd(skeleton_->maps.from_peers), &slots_[id].peer);
+  slots_[id].used = false;
+  free_.push_back(id);
+}
+
+FlowCounters FastPath::counters(std::uint32_t id) const {
+  FlowCounters sum;
+  std::vector<tp_flow_counters> per_cpu(cpuCount());
+  if (id >= slots_.size() ||
+      bpf_map_lookup_elem(bpf_map__fd(skeleton_->maps.counters), &id, per_cpu.data()) != 0) {
+    return sum;
+  }
+  for (const auto& c : per_cpu) {
+    sum.to_peer_packets += c.to_peer_packets;
+    sum.to_peer_bytes += c.to_peer_bytes;
+    sum.to_client_packets += c.to_client_packets;
+    sum.to_client_bytes += c.to_client_bytes;
+  }
+  return sum;
+}
+
+std::vector<std::uint64_t> FastPath::verdicts() const {
+  std::vector<std::uint64_t> sums(TP_VERDICTS, 0);
+  std::vector<std::uint64_t> per_cpu(cpuCount());
+  for (std::uint32_t v = 0; v < TP_VERDICTS; ++v) {
+    if (bpf_map_lookup_elem(bpf_map__fd(skeleton_->maps.verdicts), &v, per_cpu.data()) == 0) {
+      for (const auto n : per_cpu) {
+        sums[v] += n;
+      }
+    }
+  }
+  return sums;
+}
+
+std::size_t FastPath::flows() const { return TP_MAX_FLOWS - free_.size(); }
+
+}  // namespace turnpike::fastpath

@@ -1,0 +1,88 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "relay/fastpath/flow_abi.h"
+
+struct channel_data_bpf;
+
+namespace turnpike::fastpath {
+
+/// An IPv4 address and port, both in network order, as the maps hold them.
+struct Endpoint {
+  std::uint32_t ip = 0;
+  std::uint16_t port = 0;
+};
+
+/// One channel binding the kernel may relay on its own: ChannelData from
+/// `client` to `server` on `channel` leaves `relayed` for `peer` through
+/// `peer_ifindex`; a datagram from `peer` to `relayed` becomes ChannelData
+/// from `server` to `client` through `client_ifindex`.
+struct ChannelFlow {
+  Endpoint client;
+  Endpoint server;
+  Endpoint relayed;
+  Endpoint peer;
+  std::uint16_t channel = 0;  ///< 0x4000..0x7FFF
+  std::uint32_t client_ifindex = 0;
+  std::uint32_t peer_ifindex = 0;
+};
+
+/// What the kernel relayed for one flow, summed over CPUs.
+struct FlowCounters {
+  std::uint64_t to_peer_packets = 0;
+  std::uint64_t to_peer_bytes = 0;
+  std::uint64_t to_client_packets = 0;
+  std::uint64_t to_client_bytes = 0;
+};
+
+/// The ChannelData fast path (channel_data.bpf.c) attached at TC ingress
+/// of some interfaces. User space decides: a flow relays in the kernel
+/// from install() to remove(); everything else reaches the sockets as
+/// before. Detaches in the destructor. Not thread-safe: one owner.
+class FastPath {
+ public:
+  /// Loads the program and attaches it to each interface; nullptr with
+  /// `error` when the kernel, the privileges or an interface say no (the
+  /// user-space path is then the only one).
+  static std::unique_ptr<FastPath> attach(const std::vector<std::uint32_t>& ifindexes,
+                                          std::string& error);
+  ~FastPath();
+  FastPath(const FastPath&) = delete;
+  FastPath& operator=(const FastPath&) = delete;
+
+  /// The flow's id, or nothing when the table is full or the kernel
+  /// refused the entry (the flow then stays in user space).
+  std::optional<std::uint32_t> install(const ChannelFlow& flow);
+  /// Stops the kernel path for the flow at once; its counters stay
+  /// readable until the id is handed out again.
+  void remove(std::uint32_t id);
+  [[nodiscard]] FlowCounters counters(std::uint32_t id) const;
+  /// Packets by verdict (tp_verdict), summed over CPUs.
+  [[nodiscard]] std::vector<std::uint64_t> verdicts() const;
+  [[nodiscard]] std::size_t flows() const;
+
+ private:
+  FastPath() = default;
+  void detach();
+
+  channel_data_bpf* skeleton_ = nullptr;
+  struct Hook {
+    std::uint32_t ifindex;
+    bool created_qdisc;
+  };
+  std::vector<Hook> hooks_;
+  struct Installed {
+    tp_client_key client;
+    tp_peer_key peer;
+    bool used = false;
+  };
+  std::vector<Installed> slots_;
+  std::vector<std::uint32_t> free_;
+};
+
+}  // namespace turnpike::fastpath
