@@ -122,6 +122,11 @@ void logEvent(std::string_view json_line) {
   }
 }
 
+bool eventsLogged() {
+  const auto& logger = eventLogger();
+  return logger && logger->should_log(spdlog::level::info);
+}
+
 void setupLogging(const conf::LogConfig& config) {
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   auto logger = std::make_shared<spdlog::logger>("turnpike", sink);

@@ -114,6 +114,31 @@ TEST_F(TurnInterop, AioiceClientExchangesDataWithAnEchoPeer) {
   EXPECT_NE(log.find(R"("user":"user-42")"), std::string::npos) << log;
 }
 
+// At log.level warn nobody reads event lines, so none are built or written;
+// the relay works the same. (Started at info: the harness reads the ports
+// off the log; then reloaded to warn.)
+TEST(TurnInteropQuiet, NoEventLinesAtWarn) {
+  const std::string token = "quiet-test-token-0123";
+  const std::string control = "control:\n  listen: \"127.0.0.1:0\"\n  admin_token: " + token + "\n";
+  const auto top = [](const char* level) {
+    return std::string("realm: example.org\nauth:\n  rest_secrets: [\"s3cret\"]\nlog:\n  level: ") +
+           level + "\n";
+  };
+  TurnpikeServer server(top("info"), kTurnRelay, TurnpikeServer::kLoopbackListen, control);
+  ASSERT_TRUE(server.ready() && server.controlPort() != 0) << server.process().output();
+  server.rewrite(top("warn"), kTurnRelay, TurnpikeServer::kLoopbackListen, control);
+  const auto reloaded = httpRequest(server.controlPort(), "POST", "/admin/reload",
+                                    "Authorization: Bearer " + token + "\r\n");
+  ASSERT_EQ(reloaded.status, 200) << reloaded.body;
+  const std::size_t mark = server.process().output().size();
+  const auto r = aioice({"127.0.0.1", std::to_string(server.udpPort()), "5"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("ok 5"), std::string::npos) << r.output;
+  EXPECT_EQ(server.stop(), 0);
+  const std::string log = server.process().output().substr(mark);
+  EXPECT_EQ(log.find("\"event\":\"allocation."), std::string::npos) << log;
+}
+
 TEST(TurnFlood, UnauthenticatedFloodGetsBoundedAnswersAndNoMemory) {
   // The default: 10 unauthenticated answers per second per source IP (per worker).
   TurnpikeServer server("realm: example.org\nauth:\n  rest_secrets: [\"s3cret\"]\n");
