@@ -71,6 +71,13 @@ struct PeerPolicy {
   bool operator==(const PeerPolicy&) const = default;
 };
 
+/// relay.fast_path: the kernel (eBPF) data path for UDP channel bindings.
+enum class FastPathMode : std::uint8_t {
+  Auto,  ///< on when the kernel and the privileges allow, else off (one log line)
+  On,    ///< start-up fails when it cannot be attached
+  Off,
+};
+
 struct RelayConfig {
   /// Empty: the first specific IPv4 UDP listen address, else the host's first
   /// non-loopback IPv4 address.
@@ -81,6 +88,7 @@ struct RelayConfig {
   bool rfc5766_channel_numbers = true;
   unsigned workers = 0;  ///< 0 = one per core ("auto")
   PeerPolicy peers;
+  FastPathMode fast_path = FastPathMode::Auto;
 
   bool operator==(const RelayConfig&) const = default;
 };

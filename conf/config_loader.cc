@@ -108,6 +108,21 @@ void readPeers(YamlReader& r, const YAML::Node& node, const std::string& path, P
         });
 }
 
+// "on" and "off" are YAML 1.1 booleans too: both spellings are taken.
+void readFastPath(YamlReader& r, const YAML::Node& node, const std::string& path,
+                  FastPathMode& out) {
+  const std::string word = node.IsScalar() ? node.Scalar() : std::string{};
+  if (word == "auto") {
+    out = FastPathMode::Auto;
+  } else if (word == "on" || word == "true") {
+    out = FastPathMode::On;
+  } else if (word == "off" || word == "false") {
+    out = FastPathMode::Off;
+  } else {
+    r.error(node, path, "expected auto, on or off");
+  }
+}
+
 void readWorkers(YamlReader& r, const YAML::Node& node, const std::string& path, unsigned& out) {
   if (node.IsScalar() && node.Scalar() == "auto") {
     out = 0;
@@ -151,6 +166,7 @@ void readRelay(YamlReader& r, const YAML::Node& node, const std::string& path, R
              [&](auto& n, auto& p) { r.boolean(n, p, out.rfc5766_channel_numbers); }},
             {"workers", [&](auto& n, auto& p) { readWorkers(r, n, p, out.workers); }},
             {"peers", [&](auto& n, auto& p) { readPeers(r, n, p, out.peers); }},
+            {"fast_path", [&](auto& n, auto& p) { readFastPath(r, n, p, out.fast_path); }},
         });
 }
 

@@ -26,6 +26,7 @@ std::vector<std::string> restartOnlyChanges(const Config& running, const Config&
   compare(out, "relay.addresses", a.relay.addresses, b.relay.addresses);
   compare(out, "relay.ports", a.relay.ports, b.relay.ports);
   compare(out, "relay.workers", a.relay.workers, b.relay.workers);
+  compare(out, "relay.fast_path", a.relay.fast_path, b.relay.fast_path);
   compare(out, "tls.min_version", a.tls.min_version, b.tls.min_version);
   compare(out, "tls.ciphers", a.tls.ciphers, b.tls.ciphers);
   compare(out, "tls.ciphersuites", a.tls.ciphersuites, b.tls.ciphersuites);

@@ -13,9 +13,9 @@ declare -A may_use=(
   [conf]="relay/base"
   [relay/turn]="relay/base relay/stun auth"
   [relay/net]="relay/base relay/stun auth relay/turn conf"
-  [relay/fastpath]=""
+  [relay/fastpath]="relay/base relay/stun auth relay/turn"
   [control]="relay/base conf auth"
-  [relay/app]="relay/base relay/stun auth relay/turn conf relay/net control"
+  [relay/app]="relay/base relay/stun auth relay/turn conf relay/net relay/fastpath control"
 )
 
 bad=0

@@ -1,6 +1,7 @@
 #include "relay/app/metrics.h"
 
 #include "relay/app/call_metrics.h"
+#include "relay/app/fast_path_setup.h"
 #include "relay/app/metric_family.h"
 
 #include <spdlog/spdlog.h>
@@ -162,6 +163,46 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
   return {};
 }
 
+// The kernel data path: whether it is on, its flows, and its packets by
+// verdict; what it relayed is in turnpike_relay_* too, as if user space had.
+void MetricsCollector::addFastPath(std::vector<MetricFamily>& out,
+                                   const turn::ServerCounters& c) const {
+  const FastPathStats stats = fastPathStats(shared_.kernel.get());
+  auto on =
+      family("turnpike_fast_path_enabled",
+             "1 when the kernel data path is loaded (relay.fast_path), else 0.", MetricType::Gauge);
+  add(on, stats.on ? 1 : 0);
+  auto flows = family("turnpike_fast_path_flows", "Channel bindings relayed in the kernel now.",
+                      MetricType::Gauge);
+  add(flows, static_cast<double>(stats.flows));
+  auto interfaces = family("turnpike_fast_path_interfaces",
+                           "Interfaces the kernel data path is attached to.", MetricType::Gauge);
+  add(interfaces, static_cast<double>(stats.interfaces));
+  auto installs = family("turnpike_fast_path_flow_installs_total",
+                         "Channels handed to the kernel, and those it refused (they stay in "
+                         "user space).",
+                         MetricType::Counter);
+  add(installs, static_cast<double>(c.kernel_flows_installed), {{"result", "installed"}});
+  add(installs, static_cast<double>(c.kernel_flows_refused), {{"result", "refused"}});
+  auto bytes = family("turnpike_fast_path_relayed_bytes_total",
+                      "Payload bytes the kernel relayed (part of turnpike_relay_bytes_total).",
+                      MetricType::Counter);
+  add(bytes, static_cast<double>(c.kernel_relayed.bytes_to_peer),
+      {{"direction", "client_to_peer"}});
+  add(bytes, static_cast<double>(c.kernel_relayed.bytes_from_peer),
+      {{"direction", "peer_to_client"}});
+  auto packets = family("turnpike_fast_path_packets_total",
+                        "Packets the kernel program saw, by verdict (relayed, or left to user "
+                        "space and why).",
+                        MetricType::Counter);
+  for (const auto& [verdict, n] : stats.verdicts) {
+    add(packets, static_cast<double>(n), {{"verdict", verdict}});
+  }
+  for (auto* f : {&on, &flows, &interfaces, &installs, &bytes, &packets}) {
+    out.push_back(std::move(*f));
+  }
+}
+
 std::vector<MetricFamily> MetricsCollector::collectAll() const {
   net::WorkerSnapshot total;
   for (const net::Worker* w : workers_) {
@@ -254,6 +295,7 @@ std::vector<MetricFamily> MetricsCollector::collectAll() const {
   auto channels =
       family("turnpike_channels_active", "Channel bindings in force now.", MetricType::Gauge);
   add(channels, static_cast<double>(total.channels_active));
+  addFastPath(out, c);
 
   auto auth = family("turnpike_auth_failures_total", "Authentication failures, by reason.",
                      MetricType::Counter);

@@ -40,6 +40,8 @@ class MetricsCollector final : public prometheus::Collectable {
  private:
   [[nodiscard]] std::vector<prometheus::MetricFamily> collectAll() const;
   void addOperations(std::vector<prometheus::MetricFamily>& out) const;
+  void addFastPath(std::vector<prometheus::MetricFamily>& out,
+                   const turn::ServerCounters& counters) const;
   void addTally(std::vector<prometheus::MetricFamily>& out, std::uint64_t worker_errors) const;
 
   std::vector<const net::Worker*> workers_;

@@ -22,6 +22,7 @@
 #include "relay/app/call_relay_port.h"
 #include "relay/app/config_reload.h"
 #include "relay/app/control_server.h"
+#include "relay/app/fast_path_setup.h"
 #include "relay/app/file_change.h"
 #include "relay/app/metrics.h"
 #include "relay/app/redis_usage_stream.h"
@@ -359,6 +360,11 @@ int runServer(const conf::Config& config, const std::string& config_path) {
       spdlog::warn("tls: TLS {} accepted (tls.min_version): for legacy clients only",
                    config.tls.min_version);
     }
+  }
+  if (listeners.ok) {
+    bool failed = false;
+    shared->kernel = startFastPath(config.relay.fast_path, failed);
+    listeners.ok = !failed;
   }
   if (!listeners.ok) {
     closeAll(listeners);

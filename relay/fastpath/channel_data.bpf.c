@@ -10,7 +10,8 @@
  * kernel routes and resolves the next hop). Anything else returns
  * TC_ACT_OK untouched, so the stack and the user-space relay see it as
  * before: IPv6, IP options, fragments, GSO, padded or short ChannelData,
- * Send/Data indications, unknown flows, TTL <= 1, and packets whose UDP
+ * Send/Data indications, unknown flows, flows past their expiry (user
+ * space drops and counts those), TTL <= 1, and packets whose UDP
  * checksum a local sender left for the device to finish (CHECKSUM_PARTIAL:
  * the field holds only a seed, which the resize would misplace). Every
  * read is bounds-checked; the verifier refuses the program otherwise. */
@@ -33,6 +34,7 @@
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
   __uint(max_entries, TP_MAX_FLOWS);
   __type(key, struct tp_client_key);
   __type(value, struct tp_rewrite);
@@ -40,13 +42,17 @@ struct {
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
   __uint(max_entries, TP_MAX_FLOWS);
   __type(key, struct tp_peer_key);
   __type(value, struct tp_rewrite);
 } from_peers SEC(".maps");
 
+/* Memory grows with the flows installed, not with the limit: every server
+ * loads the program by default (relay.fast_path: auto), most with few flows. */
 struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
   __uint(max_entries, TP_MAX_FLOWS);
   __type(key, __u32);
   __type(value, struct tp_flow_counters);
@@ -254,6 +260,7 @@ int tp_ingress(struct __sk_buff *skb) {
       };
       const struct tp_rewrite *to = bpf_map_lookup_elem(&from_clients, &key);
       if (to) {
+        if (bpf_ktime_get_ns() >= to->expires_ns) return count(TP_EXPIRED, TC_ACT_OK);
         if (checksum_partial(skb)) return count(TP_CHECKSUM_PARTIAL, TC_ACT_OK);
         return from_client(skb, ip, udp, to, length);
       }
@@ -268,6 +275,7 @@ int tp_ingress(struct __sk_buff *skb) {
   };
   const struct tp_rewrite *to = bpf_map_lookup_elem(&from_peers, &key);
   if (!to) return count(TP_NO_FLOW, TC_ACT_OK);
+  if (bpf_ktime_get_ns() >= to->expires_ns) return count(TP_EXPIRED, TC_ACT_OK);
   if (checksum_partial(skb)) return count(TP_CHECKSUM_PARTIAL, TC_ACT_OK);
   return from_peer(skb, ip, udp, to);
 }

@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -28,8 +29,14 @@ std::size_t cpuCount() {
 
 }  // namespace
 
-std::unique_ptr<FastPath> FastPath::attach(const std::vector<std::uint32_t>& ifindexes,
-                                           std::string& error) {
+std::string_view verdictName(std::size_t verdict) {
+  static constexpr std::string_view kNames[TP_VERDICTS] = {
+      "relayed_to_peer",  "relayed_to_client", "not_ipv4_udp", "no_flow",
+      "checksum_partial", "resize_failed",     "expired"};
+  return verdict < TP_VERDICTS ? kNames[verdict] : "unknown";
+}
+
+std::unique_ptr<FastPath> FastPath::load(std::string& error) {
   std::unique_ptr<FastPath> path(new FastPath());
   path->skeleton_ = channel_data_bpf::open();
   if (path->skeleton_ == nullptr) {
@@ -41,36 +48,55 @@ std::unique_ptr<FastPath> FastPath::attach(const std::vector<std::uint32_t>& ifi
                       loaded);
     return nullptr;
   }
-  const int program = bpf_program__fd(path->skeleton_->progs.tp_ingress);
-  for (const std::uint32_t ifindex : ifindexes) {
-    bpf_tc_hook hook{};
-    hook.sz = sizeof(hook);
-    hook.ifindex = static_cast<int>(ifindex);
-    hook.attach_point = BPF_TC_INGRESS;
-    const int created = bpf_tc_hook_create(&hook);
-    if (created != 0 && created != -EEXIST) {
-      error =
-          errorText("cannot add a clsact qdisc to interface " + std::to_string(ifindex), created);
-      return nullptr;  // the destructor detaches what was attached
-    }
-    path->hooks_.push_back(Hook{ifindex, created == 0});
-    bpf_tc_opts options{};
-    options.sz = sizeof(options);
-    options.handle = kFilterHandle;
-    options.priority = kFilterPriority;
-    options.prog_fd = program;
-    options.flags = BPF_TC_F_REPLACE;
-    if (const int attached = bpf_tc_attach(&hook, &options); attached != 0) {
-      error = errorText("cannot attach to interface " + std::to_string(ifindex), attached);
-      return nullptr;
-    }
-  }
   path->slots_.resize(TP_MAX_FLOWS);
   path->free_.reserve(TP_MAX_FLOWS);
   for (std::uint32_t slot = TP_MAX_FLOWS; slot > 0; --slot) {
     path->free_.push_back(slot - 1);
   }
   return path;
+}
+
+std::unique_ptr<FastPath> FastPath::attach(const std::vector<std::uint32_t>& ifindexes,
+                                           std::string& error) {
+  auto path = load(error);
+  for (const std::uint32_t ifindex : ifindexes) {
+    if (path && !path->attachTo(ifindex, error)) {
+      return nullptr;  // the destructor detaches what was attached
+    }
+  }
+  return path;
+}
+
+bool FastPath::attachedTo(std::uint32_t ifindex) const {
+  return std::any_of(hooks_.begin(), hooks_.end(),
+                     [&](const Hook& h) { return h.ifindex == ifindex; });
+}
+
+bool FastPath::attachTo(std::uint32_t ifindex, std::string& error) {
+  if (attachedTo(ifindex)) {
+    return true;
+  }
+  bpf_tc_hook hook{};
+  hook.sz = sizeof(hook);
+  hook.ifindex = static_cast<int>(ifindex);
+  hook.attach_point = BPF_TC_INGRESS;
+  const int created = bpf_tc_hook_create(&hook);
+  if (created != 0 && created != -EEXIST) {
+    error = errorText("cannot add a clsact qdisc to interface " + std::to_string(ifindex), created);
+    return false;
+  }
+  hooks_.push_back(Hook{ifindex, created == 0});
+  bpf_tc_opts options{};
+  options.sz = sizeof(options);
+  options.handle = kFilterHandle;
+  options.priority = kFilterPriority;
+  options.prog_fd = bpf_program__fd(skeleton_->progs.tp_ingress);
+  options.flags = BPF_TC_F_REPLACE;
+  if (const int attached = bpf_tc_attach(&hook, &options); attached != 0) {
+    error = errorText("cannot attach to interface " + std::to_string(ifindex), attached);
+    return false;
+  }
+  return true;
 }
 
 FastPath::~FastPath() {
@@ -121,7 +147,8 @@ std::optional<std::uint32_t> FastPath::install(const ChannelFlow& flow) {
                            .channel = 0,
                            .zero = 0,
                            .out_ifindex = flow.peer_ifindex,
-                           .slot = slot};
+                           .slot = slot,
+                           .expires_ns = flow.expires_ns};
   const tp_rewrite to_client{.source_ip = flow.server.ip,
                              .destination_ip = flow.client.ip,
                              .source_port = flow.server.port,
@@ -129,7 +156,8 @@ std::optional<std::uint32_t> FastPath::install(const ChannelFlow& flow) {
                              .channel = flow.channel,
                              .zero = 0,
                              .out_ifindex = flow.client_ifindex,
-                             .slot = slot};
+                             .slot = slot,
+                             .expires_ns = flow.expires_ns};
   // Counters start from zero before the first packet can count.
   const std::vector<tp_flow_counters> zero(cpuCount());
   const int counters = bpf_map__fd(skeleton_->maps.counters);
@@ -144,6 +172,8 @@ std::optional<std::uint32_t> FastPath::install(const ChannelFlow& flow) {
     return std::nullopt;
   }
   entry.used = true;
+  entry.to_peer = to_peer;
+  entry.to_client = to_client;
   slots_[slot] = entry;
   free_.pop_back();
   return slot;
@@ -157,6 +187,22 @@ void FastPath::remove(std::uint32_t id) {
   bpf_map_delete_elem(bpf_map__fd(skeleton_->maps.from_peers), &slots_[id].peer);
   slots_[id].used = false;
   free_.push_back(id);
+}
+
+bool FastPath::extend(std::uint32_t id, std::uint64_t expires_ns) {
+  if (id >= slots_.size() || !slots_[id].used) {
+    return false;
+  }
+  Installed& entry = slots_[id];
+  if (entry.to_peer.expires_ns == expires_ns) {
+    return true;
+  }
+  entry.to_peer.expires_ns = expires_ns;
+  entry.to_client.expires_ns = expires_ns;
+  return bpf_map_update_elem(bpf_map__fd(skeleton_->maps.from_clients), &entry.client,
+                             &entry.to_peer, BPF_EXIST) == 0 &&
+         bpf_map_update_elem(bpf_map__fd(skeleton_->maps.from_peers), &entry.peer, &entry.to_client,
+                             BPF_EXIST) == 0;
 }
 
 FlowCounters FastPath::counters(std::uint32_t id) const {

@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "relay/fastpath/flow_abi.h"
@@ -30,6 +31,8 @@ struct ChannelFlow {
   std::uint16_t channel = 0;  ///< 0x4000..0x7FFF
   std::uint32_t client_ifindex = 0;
   std::uint32_t peer_ifindex = 0;
+  /// CLOCK_MONOTONIC nanoseconds; from then on the flow's packets go to user space.
+  std::uint64_t expires_ns = UINT64_MAX;
 };
 
 /// What the kernel relayed for one flow, summed over CPUs.
@@ -40,17 +43,26 @@ struct FlowCounters {
   std::uint64_t to_client_bytes = 0;
 };
 
+/// tp_verdict as metrics and tools name it ("relayed_to_peer", ...).
+std::string_view verdictName(std::size_t verdict);
+
 /// The ChannelData fast path (channel_data.bpf.c) attached at TC ingress
 /// of some interfaces. User space decides: a flow relays in the kernel
 /// from install() to remove(); everything else reaches the sockets as
 /// before. Detaches in the destructor. Not thread-safe: one owner.
 class FastPath {
  public:
-  /// Loads the program and attaches it to each interface; nullptr with
-  /// `error` when the kernel, the privileges or an interface say no (the
-  /// user-space path is then the only one).
+  /// Loads the program, attached nowhere yet; nullptr with `error` when
+  /// the kernel or the privileges say no (the user-space path is then the
+  /// only one).
+  static std::unique_ptr<FastPath> load(std::string& error);
+  /// load(), then attachTo() each interface.
   static std::unique_ptr<FastPath> attach(const std::vector<std::uint32_t>& ifindexes,
                                           std::string& error);
+  /// Attaches at TC ingress of the interface (replacing a filter a process
+  /// that died left there); true when it is attached, now or before.
+  bool attachTo(std::uint32_t ifindex, std::string& error);
+  [[nodiscard]] bool attachedTo(std::uint32_t ifindex) const;
   ~FastPath();
   FastPath(const FastPath&) = delete;
   FastPath& operator=(const FastPath&) = delete;
@@ -61,6 +73,8 @@ class FastPath {
   /// Stops the kernel path for the flow at once; its counters stay
   /// readable until the id is handed out again.
   void remove(std::uint32_t id);
+  /// A new expiry for an installed flow (a refreshed channel or permission).
+  bool extend(std::uint32_t id, std::uint64_t expires_ns);
   [[nodiscard]] FlowCounters counters(std::uint32_t id) const;
   /// Packets by verdict (tp_verdict), summed over CPUs.
   [[nodiscard]] std::vector<std::uint64_t> verdicts() const;
@@ -79,6 +93,8 @@ class FastPath {
   struct Installed {
     tp_client_key client;
     tp_peer_key peer;
+    tp_rewrite to_peer;
+    tp_rewrite to_client;
     bool used = false;
   };
   std::vector<Installed> slots_;

@@ -42,7 +42,9 @@ struct tp_peer_key {
 
 /* What the datagram becomes: its new addresses, the interface it leaves
  * by (the kernel routes and resolves the neighbour there), the channel
- * number for ChannelData towards the client, and the flow's counter slot. */
+ * number for ChannelData towards the client, the flow's counter slot, and
+ * when the flow stops relaying in the kernel (CLOCK_MONOTONIC nanoseconds:
+ * the earlier of the channel's and the permission's expiry). */
 struct tp_rewrite {
   TP_U32 source_ip;
   TP_U32 destination_ip;
@@ -52,6 +54,7 @@ struct tp_rewrite {
   TP_U16 zero;
   TP_U32 out_ifindex;
   TP_U32 slot;
+  TP_U64 expires_ns;
 };
 
 /* Per CPU and per flow; bytes are application data (no ChannelData header),
@@ -71,6 +74,7 @@ enum tp_verdict {
   TP_NO_FLOW,      /* not ChannelData of a flow, nor from a flow's peer */
   TP_CHECKSUM_PARTIAL,
   TP_RESIZE_FAILED,
+  TP_EXPIRED, /* a flow past its expiry: user space decides (and drops) */
   TP_VERDICTS
 };
 

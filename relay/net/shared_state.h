@@ -8,6 +8,7 @@
 #include "auth/authenticator.h"
 #include "relay/net/connection_ledger.h"
 #include "relay/net/tls_context.h"
+#include "relay/turn/kernel_relay.h"
 #include "relay/turn/peer_connections.h"
 #include "relay/turn/peer_policy.h"
 #include "relay/turn/quota_ledger.h"
@@ -42,6 +43,8 @@ struct SharedState {
   std::unique_ptr<TlsContext> tls;  ///< null when nothing listens on TLS
   std::unique_ptr<ConnectionLedger> connections;
   std::unique_ptr<turn::PeerConnections> peer_connections;  ///< RFC 6062
+  /// The kernel data path (relay.fast_path); null: user space relays all.
+  std::unique_ptr<turn::KernelRelay> kernel;
   /// Set by SIGUSR1 or POST /admin/drain; read by every worker's Allocate.
   std::unique_ptr<std::atomic<bool>> draining = std::make_unique<std::atomic<bool>>(false);
 };

@@ -27,6 +27,7 @@ Worker::Worker(unsigned index, const conf::Config& config, const Clock& clock, S
       sockets_(std::move(sockets)),
       reloaded_(shared.policy) {
   core_.peer_connections = shared.peer_connections.get();
+  core_.kernel = shared.kernel.get();
   core_.draining = shared.draining.get();
   core_.next_allocation_id = (std::uint64_t{index} << 48) + 1;
 }

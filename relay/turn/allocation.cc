@@ -67,7 +67,11 @@ bool Allocation::bindChannel(std::uint16_t channel, const stun::TransportAddress
       return false;
     }
   }
-  channels.push_back(ChannelBinding{channel, peer, now + kChannelLifetime});
+  ChannelBinding binding;
+  binding.channel = channel;
+  binding.peer = peer;
+  binding.expires_at = now + kChannelLifetime;
+  channels.push_back(binding);
   return true;
 }
 
@@ -85,8 +89,10 @@ void Allocation::foldPeerTraffic() {
 
 void Allocation::prune(Clock::TimePoint now) {
   std::erase_if(permissions, [&](const auto& p) { return p.second <= now; });
-  std::erase_if(channels,
-                [&](const ChannelBinding& c) { return c.expires_at + kChannelQuarantine <= now; });
+  // A channel the kernel still relays goes with syncKernelChannels first.
+  std::erase_if(channels, [&](const ChannelBinding& c) {
+    return !c.kernel_flow && c.expires_at + kChannelQuarantine <= now;
+  });
 }
 
 }  // namespace turnpike::turn

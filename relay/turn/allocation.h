@@ -40,6 +40,10 @@ struct ChannelBinding {
   std::uint16_t channel = 0;
   stun::TransportAddress peer;
   Clock::TimePoint expires_at;
+  /// Set while the kernel relays it (KernelRelay); what of the kernel's
+  /// counts is already in the allocation's traffic.
+  std::optional<std::uint32_t> kernel_flow;
+  TrafficCounters kernel_counted;
 };
 
 /// A relayed transport address and the socket behind it.

@@ -53,6 +53,7 @@ Outcome handleCreatePermission(const RequestContext& ctx, const auth::AuthResult
     a->installPermission(peers[i], now);
     core.observer.onPermissionInstalled(*a, peers[i]);
   }
+  syncKernelChannels(*a, core, now);  // a refreshed permission may extend a flow
   auto b = successBuilder(ctx);
   return seal(b, ctx, core.settings.software, &auth);
 }
@@ -91,6 +92,8 @@ Outcome handleChannelBind(const RequestContext& ctx, const auth::AuthResult& aut
     return errorResponse(ctx, software, ec::kBadRequest, &auth);
   }
   a->installPermission(*checked.peer, now);
+  // Bound and permitted: from here the kernel may relay it.
+  syncKernelChannels(*a, core, now);
   core.observer.onChannelBound(*a, channel.value(), *checked.peer);
   auto b = successBuilder(ctx);
   return seal(b, ctx, software, &auth);

@@ -38,7 +38,9 @@ Outcome handleRefresh(const RequestContext& ctx, const auth::AuthResult& auth, T
     // "If the requested lifetime is zero, the server deletes the allocation".
     core.deleteAllocation(*a, DeletionReason::Refresh);
   } else {
-    core.allocations.setExpiry(*a, core.clock.now() + lifetime);
+    const auto now = core.clock.now();
+    core.allocations.setExpiry(*a, now + lifetime);
+    syncKernelChannels(*a, core, now);
     core.observer.onAllocationRefreshed(*a);
   }
   return seal(b, ctx, core.settings.software, &auth);

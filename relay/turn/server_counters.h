@@ -60,6 +60,10 @@ struct ServerCounters {
   std::uint64_t allocations_created = 0;
   std::uint64_t allocations_deleted = 0;
   std::array<TrafficCounters, 3> relayed{};  ///< by client transport (Transport index)
+  /// The kernel data path's part of `relayed`, and its flows (KernelRelay).
+  TrafficCounters kernel_relayed;
+  std::uint64_t kernel_flows_installed = 0;
+  std::uint64_t kernel_flows_refused = 0;  ///< eligible, but the kernel path said no
   DurationHistogram allocation_durations;
   /// Requests by method (kMethods order) and client transport, and error
   /// responses by method and code (kErrorCodes order, the last is "other").

@@ -15,6 +15,7 @@ void TurnCore::releasePort(const stun::TransportAddress& bound) {
 }
 
 void TurnCore::deleteAllocation(Allocation& allocation, DeletionReason reason) {
+  dropKernelChannels(allocation, *this);  // its final counts include the kernel's
   closeTcpPeers(allocation, *this);
   auto owned = allocations.remove(allocation);
   network.closeRelaySocket(owned->socket);
@@ -127,6 +128,9 @@ ServerCounters& ServerCounters::operator+=(const ServerCounters& o) {
   for (std::size_t i = 0; i < relayed.size(); ++i) {
     relayed[i] += o.relayed[i];
   }
+  kernel_relayed += o.kernel_relayed;
+  kernel_flows_installed += o.kernel_flows_installed;
+  kernel_flows_refused += o.kernel_flows_refused;
   allocation_durations += o.allocation_durations;
   for (std::size_t m = 0; m < kMethods.size(); ++m) {
     for (std::size_t t = 0; t < 3; ++t) {

@@ -8,6 +8,7 @@
 #include "relay/base/clock.h"
 #include "relay/turn/allocation_observer.h"
 #include "relay/turn/allocation_table.h"
+#include "relay/turn/kernel_relay.h"
 #include "relay/turn/peer_connections.h"
 #include "relay/turn/peer_policy.h"
 #include "relay/turn/quota_ledger.h"
@@ -56,6 +57,11 @@ struct TurnCore {
 
   /// Set by the process while it drains: new allocations are turned away.
   const std::atomic<bool>* draining = nullptr;
+  /// The kernel data path for UDP channels, shared by the workers; null:
+  /// every packet is relayed here (relay.fast_path off or unavailable).
+  KernelRelay* kernel = nullptr;
+  /// Channels this worker has in the kernel now.
+  std::size_t kernel_flows = 0;
   /// RFC 6062 peer connections, shared by the workers; null: no TCP relays.
   PeerConnections* peer_connections = nullptr;
   /// Connections waiting for a ConnectionBind: (deadline, id, allocation).

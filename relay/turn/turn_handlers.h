@@ -33,6 +33,19 @@ void expirePeerConnections(TurnCore& core);
 /// Closes every peer connection of an allocation being deleted.
 void closeTcpPeers(Allocation& allocation, TurnCore& core);
 
+// The kernel data path (kernel_channels.cc).
+/// Installs, extends or removes the allocation's channels in the kernel so
+/// that exactly its live UDP channels with a live permission relay there.
+void syncKernelChannels(Allocation& allocation, TurnCore& core, Clock::TimePoint now);
+/// Adds what the kernel relayed since the last fold to the allocation's
+/// traffic and the worker's counters.
+void foldKernelTraffic(Allocation& allocation, TurnCore& core);
+/// Once a second, for allocations with channels in the kernel: fold, then
+/// take out what expired.
+void sweepKernelChannels(Allocation& allocation, TurnCore& core, Clock::TimePoint now);
+/// Folds, then takes all of the allocation's channels out of the kernel.
+void dropKernelChannels(Allocation& allocation, TurnCore& core);
+
 // Data from the client (Send indications, ChannelData) and from peers.
 Outcome handleSendIndication(const stun::MessageView& indication, const FiveTuple& five_tuple,
                              TurnCore& core);

@@ -95,9 +95,15 @@ void TurnServer::expireAllocations() {
   if (core_.peer_connections != nullptr) {
     expirePeerConnections(core_);
   }
-  core_.allocations.expire(core_.clock.now(), [&](Allocation& expired) {
-    core_.deleteAllocation(expired, DeletionReason::Expired);
-  });
+  const auto now = core_.clock.now();
+  core_.allocations.expire(
+      now, [&](Allocation& expired) { core_.deleteAllocation(expired, DeletionReason::Expired); });
+  if (core_.kernel_flows > 0) {
+    // Within a second: the kernel's counts reach usage records and metrics,
+    // and channels past their expiry leave the kernel (it already stopped
+    // relaying them at the expiry itself).
+    core_.allocations.forEachMutable([&](Allocation& a) { sweepKernelChannels(a, core_, now); });
+  }
 }
 
 void TurnServer::deleteAllocationOf(const FiveTuple& five_tuple) {

@@ -18,7 +18,9 @@ peer/client must never get a corrupted or misplaced datagram). Each run:
   b. 2000 peer datagrams -> ChannelData to the client, likewise;
   c. malformed or unknown datagrams reach the stand-ins, never relayed;
   d. after `remove`, all traffic reaches the stand-ins, counters stand still;
-  e. `quit` leaves no bpf filter on r0/r1.
+  e. `quit` leaves no bpf filter on r0/r1;
+  f. (offload off) a flow installed with an expiry relays until then and
+     hands everything to user space after it.
 
 Usage (as root): channel_data_test.py [TOOL]
   TOOL defaults to $FAST_PATH_TOOL, else build/tests/fast_path_tool.
@@ -411,6 +413,9 @@ def run(offload, s):
           c0 == c1 and dv["relayed_to_peer"] == 0 and dv["relayed_to_client"] == 0
           and dv["no_flow"] == 2 * COUNT, f"verdicts {dv}")
 
+    if not offload:
+        expiry(t, s, label, everyone)
+
     # e. quit detaches.
     t.proc.stdin.write(b"quit\n")
     t.proc.stdin.flush()
@@ -425,6 +430,35 @@ def run(offload, s):
     got = blast(s["client"], SERVER, to_server[:20], everyone)
     check(f"{label} e: detached, ChannelData reaches user space",
           [d for d, _ in got["server"]] == to_server[:20] and not got["peer"])
+
+
+def expiry(t, s, label, everyone):
+    """f. A flow past its expiry stops in the kernel by itself: the program
+    reads the clock, so a permission or channel that runs out between two
+    sweeps of user space never relays one packet too many."""
+    answer = t.ask(f"install client={CLIENT[0]}:{CLIENT[1]} server={SERVER[0]}:{SERVER[1]} "
+                   f"relayed={RELAYED[0]}:{RELAYED[1]} peer={PEER[0]}:{PEER[1]} "
+                   f"channel={CHANNEL} client_if=r0 peer_if=r1 expires_in_ms=1500")
+    if not check(f"{label} f: install with an expiry", "id" in answer, str(answer)):
+        return
+    flow = answer["id"]
+    data = [b"f%04d" % i for i in range(50)]
+    got = blast(s["client"], SERVER, [channel_data(CHANNEL, d) for d in data], everyone)
+    check(f"{label} f: before the expiry the kernel relays",
+          [d for d, _ in got["peer"]] == data and not got["server"],
+          f"peer {len(got['peer'])}, user space {len(got['server'])}")
+    time.sleep(1.6)
+    v0 = t.ask("verdicts")
+    got = blast(s["client"], SERVER, [channel_data(CHANNEL, d) for d in data], everyone)
+    back = blast(s["peer"], RELAYED, data, everyone)
+    v1 = t.ask("verdicts")
+    dv = diff(v0, v1, v0)
+    check(f"{label} f: after the expiry both ways reach user space, none relayed",
+          [d for d, _ in got["server"]] == [channel_data(CHANNEL, d) for d in data]
+          and [d for d, _ in back["relayed"]] == data and not got["peer"] and not back["client"]
+          and dv["expired"] == 2 * len(data) and dv["relayed_to_peer"] == 0,
+          f"verdicts {dv}")
+    check(f"{label} f: remove", t.ask(f"remove {flow}") == {"removed": flow})
 
 
 def main():

@@ -5,7 +5,8 @@
 //
 // then one command per stdin line, one JSON line back on stdout for each:
 //   install client=IP:PORT server=IP:PORT relayed=IP:PORT peer=IP:PORT
-//           channel=N client_if=NAME peer_if=NAME       -> {"id":N}
+//           channel=N client_if=NAME peer_if=NAME
+//           [expires_in_ms=N]                           -> {"id":N}
 //   remove ID                                           -> {"removed":ID}
 //   counters ID                                         -> {"to_peer_packets":..,...}
 //   verdicts                                            -> {"relayed_to_peer":..,...}
@@ -18,6 +19,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -97,20 +99,24 @@ Json install(FastPath& fast_path, std::istringstream& words) {
   if (flow.client_ifindex == 0 || flow.peer_ifindex == 0) {
     return error("unknown client_if or peer_if");
   }
+  if (!fields["expires_in_ms"].empty()) {  // else never
+    const auto ms = parse_number(fields["expires_in_ms"], UINT32_MAX);
+    if (!ms) return error("bad expires_in_ms=N");
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    flow.expires_ns = static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000ULL +
+                      static_cast<std::uint64_t>(now.tv_nsec) + std::uint64_t{*ms} * 1'000'000ULL;
+  }
   const auto id = fast_path.install(flow);
   if (!id) return error("install refused (table full or map update failed)");
   return Json{{"id", *id}};
 }
 
 Json verdicts(const FastPath& fast_path) {
-  // Names in tp_verdict order (relay/fastpath/flow_abi.h).
-  static constexpr const char* kNames[TP_VERDICTS] = {"relayed_to_peer",  "relayed_to_client",
-                                                      "not_ipv4_udp",     "no_flow",
-                                                      "checksum_partial", "resize_failed"};
   const auto counts = fast_path.verdicts();
   Json out = Json::object();
   for (std::size_t i = 0; i < TP_VERDICTS; ++i) {
-    out[kNames[i]] = i < counts.size() ? counts[i] : 0;
+    out[std::string(turnpike::fastpath::verdictName(i))] = i < counts.size() ? counts[i] : 0;
   }
   return out;
 }

@@ -1,0 +1,109 @@
+#include "relay/fastpath/route_lookup.h"
+
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstring>
+
+namespace turnpike::fastpath {
+namespace {
+
+// An owned file descriptor.
+struct Socket {
+  int fd;
+  ~Socket() {
+    if (fd >= 0) {
+      ::close(fd);
+    }
+  }
+};
+
+bool isLoopbackInterface(std::uint32_t ifindex) {
+  std::array<char, IF_NAMESIZE> name{};
+  if (if_indextoname(ifindex, name.data()) == nullptr) {
+    return false;
+  }
+  const Socket s{::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)};
+  ifreq request{};
+  std::memcpy(request.ifr_name, name.data(), IF_NAMESIZE);
+  return s.fd >= 0 && ::ioctl(s.fd, SIOCGIFFLAGS, &request) == 0 &&
+         (request.ifr_flags & IFF_LOOPBACK) != 0;
+}
+
+// The answer's RTA_OIF and RTA_PREFSRC.
+std::optional<Route> parseAnswer(const std::uint8_t* data, std::size_t size) {
+  if (size < sizeof(nlmsghdr)) {
+    return std::nullopt;
+  }
+  nlmsghdr header{};
+  std::memcpy(&header, data, sizeof header);
+  if (header.nlmsg_type != RTM_NEWROUTE || header.nlmsg_len > size ||
+      header.nlmsg_len < NLMSG_LENGTH(sizeof(rtmsg))) {
+    return std::nullopt;  // NLMSG_ERROR: no route
+  }
+  Route route;
+  std::size_t offset = NLMSG_LENGTH(sizeof(rtmsg));
+  while (offset + sizeof(rtattr) <= header.nlmsg_len) {
+    rtattr attribute{};
+    std::memcpy(&attribute, data + offset, sizeof attribute);
+    if (attribute.rta_len < sizeof(rtattr) || offset + attribute.rta_len > header.nlmsg_len) {
+      break;
+    }
+    const std::uint8_t* value = data + offset + RTA_LENGTH(0);
+    const std::size_t length = attribute.rta_len - RTA_LENGTH(0);
+    if (attribute.rta_type == RTA_OIF && length >= 4) {
+      std::memcpy(&route.ifindex, value, 4);
+    } else if (attribute.rta_type == RTA_PREFSRC && length >= 4) {
+      std::memcpy(&route.source, value, 4);
+    }
+    offset += RTA_ALIGN(attribute.rta_len);
+  }
+  if (route.ifindex == 0) {
+    return std::nullopt;
+  }
+  route.loopback_interface = isLoopbackInterface(route.ifindex);
+  return route;
+}
+
+}  // namespace
+
+std::optional<Route> routeTo(std::uint32_t destination) {
+  const Socket s{::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE)};
+  if (s.fd < 0) {
+    return std::nullopt;
+  }
+  struct {
+    nlmsghdr header;
+    rtmsg route;
+    rtattr destination_attribute;
+    std::uint32_t destination;
+  } request{};
+  request.header.nlmsg_len = sizeof request;
+  request.header.nlmsg_type = RTM_GETROUTE;
+  request.header.nlmsg_flags = NLM_F_REQUEST;
+  request.header.nlmsg_seq = 1;
+  request.route.rtm_family = AF_INET;
+  request.route.rtm_dst_len = 32;
+  request.destination_attribute.rta_type = RTA_DST;
+  request.destination_attribute.rta_len = RTA_LENGTH(sizeof(std::uint32_t));
+  request.destination = destination;
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  if (::sendto(s.fd, &request, sizeof request, 0, reinterpret_cast<sockaddr*>(&kernel),
+               sizeof kernel) != static_cast<ssize_t>(sizeof request)) {
+    return std::nullopt;
+  }
+  std::array<std::uint8_t, 1024> answer{};
+  const ssize_t got = ::recv(s.fd, answer.data(), answer.size(), 0);
+  if (got <= 0) {
+    return std::nullopt;
+  }
+  return parseAnswer(answer.data(), static_cast<std::size_t>(got));
+}
+
+}  // namespace turnpike::fastpath
