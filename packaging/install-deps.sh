@@ -23,8 +23,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libsrtp2-dev
   # independent STUN/TURN clients for interop tests
   coturn stun-client python3-aioice golang-go golang-github-pion-turn.v2-dev openssl
-  # network namespaces for tests of what crosses the host's own addresses
-  iproute2
+  # network namespaces for tests of what crosses the host's own addresses;
+  # ethtool sets veth checksum offload for the fast path tests
+  iproute2 ethtool
   # independent HTTP/WebSocket clients for the call API tests
   python3-websockets python3-jwt python3-cryptography python3-aiohttp python3-yaml
   python3-jsonschema openapi-specification

@@ -1,0 +1,414 @@
+#!/usr/bin/python3
+"""The real server with its kernel fast path, in two network namespaces.
+
+    outside ns  c0 10.78.1.2 ==veth== r0 10.78.1.1:3478  relay ns (turnpike)
+                p0 10.78.2.2 ==veth== r1 10.78.2.1 (relay addresses)
+
+Clients and peers live in the outside namespace on separate links, so every
+relayed packet crosses the relay namespace's interfaces, where the program
+sits at TC ingress. The senders' veth ends have tx checksum offload off (as
+a NIC hands up full checksums; see the README for CHECKSUM_PARTIAL).
+
+  1. SRTP load (turnpike-loadgen: 20 clients, 4,000 packets each way,
+     every packet checked byte for byte) with relay.fast_path on, off, and
+     auto in a process without CAP_BPF/CAP_NET_ADMIN/CAP_SYS_ADMIN: zero
+     loss, duplicates, reordering and corruption; the relay metrics and the
+     usage records (allocation.deleted lines) equal what arrived; with the
+     fast path on, every packet crossed in the kernel.
+  2. With the fast path on, each way a channel leaves the kernel stops it at
+     once: the allocation deleted (Refresh 0), a kick (DELETE
+     /admin/allocations?user=), and a drain (SIGTERM, then the deadline):
+     nothing reaches the peer after it, and user space counts the drops.
+  3. Malformed ChannelData on a bound channel (short, a length over the
+     datagram, an unbound channel number) is never relayed.
+Expiries of permissions and channels are checked where the clock can be
+moved (tests/unit/turn/kernel_channels_test.cc) and in the kernel itself
+(channel_data_test.py, part f).
+
+Usage (as root): relay_fast_path_test.py TURNPIKE LOADGEN
+Exit 0 all passed, 1 a failure, 77 skipped (not root, or no BPF here).
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import netns  # noqa: E402
+from turn_udp import Client, TurnError, channel_data, rest_credentials  # noqa: E402
+
+TURNPIKE, LOADGEN = sys.argv[1:3] if len(sys.argv) >= 3 else ("", "")
+SUFFIX = str(os.getpid())
+OUT, RLY = f"tpfr-out-{SUFFIX}", f"tpfr-rly-{SUFFIX}"
+CLIENT_IP, PEER_IP = "10.78.1.2", "10.78.2.2"
+SERVER = ("10.78.1.1", 3478)
+METRICS = ("127.0.0.1", 9641)
+CONTROL = ("127.0.0.1", 8088)
+SECRET = "fast-path-secret"
+TOKEN = "fast-path-admin-token"
+CLIENTS, PPS, SECONDS = 20, 100, 2
+
+failures = []
+work = tempfile.mkdtemp(prefix="tpfr-")
+
+
+def check(name, ok, detail=""):
+    print(f"{'PASS' if ok else 'FAIL'}: {name}" + (f" ({detail})" if detail else ""), flush=True)
+    if not ok:
+        failures.append(name)
+    return ok
+
+
+class Server:
+    """turnpike in the relay namespace, started by us and stopped by PID."""
+
+    def __init__(self, mode, privileged=True, label=""):
+        self.label = label or mode
+        self.config = os.path.join(work, f"{self.label}.yaml")
+        self.log_path = os.path.join(work, f"{self.label}.log")
+        with open(self.config, "w") as f:
+            f.write(f"""listen:
+  udp: ["{SERVER[0]}:{SERVER[1]}"]
+  tcp: []
+  tls: []
+realm: example.org
+auth:
+  rest_secrets: ["{SECRET}"]
+relay:
+  workers: 1
+  addresses: [{{bind: 10.78.2.1}}]
+  ports: {{min: 50000, max: 50999}}
+  peers: {{allow: ["10.78.2.0/24"]}}
+  fast_path: {mode}
+limits:
+  allocations_per_user: 1000
+  unauthenticated_per_second: 0
+metrics:
+  listen: "{METRICS[0]}:{METRICS[1]}"
+control:
+  listen: "{CONTROL[0]}:{CONTROL[1]}"
+  admin_token: "{TOKEN}"
+drain:
+  deadline: 2s
+api:
+  listen: []
+log:
+  level: info
+  format: json
+""")
+        cmd = ["ip", "netns", "exec", RLY]
+        if not privileged:  # root, but without what BPF and tc need
+            cmd += ["setpriv", "--bounding-set=-bpf,-net_admin,-sys_admin,-perfmon",
+                    "--inh-caps=-all"]
+        cmd += [TURNPIKE, "--config", self.config]
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                self.metrics()
+                return
+            except (OSError, RuntimeError):
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.1)
+        raise RuntimeError(f"turnpike ({self.label}) did not start:\n{self.text()}")
+
+    def metrics(self):
+        return netns.metrics(RLY, METRICS)
+
+    def metrics_when(self, ready, timeout=5.0):
+        """The metrics once `ready` holds (workers publish about once a
+        second), or as they are at the timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            m = self.metrics()
+            if ready(m) or time.monotonic() > deadline:
+                return m
+            time.sleep(0.1)
+
+    def text(self):
+        self.log.flush()
+        with open(self.log_path) as f:
+            return f.read()
+
+    def events(self, name):
+        out = []
+        for line in self.text().splitlines():
+            try:
+                j = json.loads(line)
+            except ValueError:
+                continue
+            if j.get("event") == name:
+                out.append(j)
+        return out
+
+    def stop(self, sig=signal.SIGINT, timeout=15):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)  # our own child, by its Popen handle
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+            return "killed"
+        finally:
+            self.log.close()
+
+    def wait_allocations(self, n, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.metrics().get('turnpike_allocations_active{transport="udp"}') == n:
+                return True
+            time.sleep(0.1)
+        return False
+
+
+def sample(m, name, **labels):
+    key = name + "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
+    return m.get(key, 0.0) if labels else m.get(name, 0.0)
+
+
+def filters():
+    return "".join(netns.sh("tc", "filter", "show", "dev", dev, "ingress", ns=RLY,
+                            check_rc=False) for dev in ("r0", "r1"))
+
+
+# --- 1. SRTP load --------------------------------------------------------
+
+def load(mode, privileged=True):
+    label = mode if privileged else f"{mode}-unprivileged"
+    server = Server(mode, privileged, label)
+    try:
+        result = os.path.join(work, f"{label}.json")
+        run = subprocess.run(
+            ["ip", "netns", "exec", OUT, "timeout", "120", LOADGEN, "--server",
+             f"{SERVER[0]}:{SERVER[1]}", "--bind", CLIENT_IP, "--sink", f"{PEER_IP}:0",
+             "--secret", SECRET, "--clients", str(CLIENTS), "--pps", str(PPS), "--size", "172",
+             "--duration", str(SECONDS), "--echo", "--json", result],
+            capture_output=True, text=True, timeout=150)
+        if not check(f"{label}: the load generator ran", run.returncode == 0 and
+                     os.path.exists(result), (run.stdout + run.stderr)[-800:]):
+            return
+        r = json.load(open(result))["runs"][-1]
+        to_peer, echoed = r["to_peer"], r["echoed"]
+        check(f"{label}: {r['sent']} SRTP packets to the peers, all byte-exact, in order, once",
+              r["sent"] >= CLIENTS * PPS * SECONDS * 0.9 and to_peer["received"] == r["sent"]
+              and to_peer["lost"] == 0 and to_peer["duplicates"] == 0
+              and to_peer["reordered"] == 0 and to_peer["corrupted"] == 0, json.dumps(to_peer))
+        check(f"{label}: all echoed back likewise", echoed["received"] == to_peer["received"]
+              and echoed["lost"] == 0 and echoed["duplicates"] == 0
+              and echoed["reordered"] == 0 and echoed["corrupted"] == 0, json.dumps(echoed))
+        check(f"{label}: every allocation deleted", server.wait_allocations(0))
+        m = server.metrics()
+        up = sample(m, "turnpike_relay_packets_total", direction="client_to_peer", transport="udp")
+        down = sample(m, "turnpike_relay_packets_total", direction="peer_to_client",
+                      transport="udp")
+        check(f"{label}: turnpike_relay_packets_total equals what arrived",
+              up == to_peer["received"] and down == echoed["received"],
+              f"metrics {up:.0f}/{down:.0f}, arrived {to_peer['received']}/{echoed['received']}")
+        deleted = server.events("allocation.deleted")
+        usage = {k: sum(e.get(k, 0) for e in deleted)
+                 for k in ("packets_client_to_peer", "packets_peer_to_client",
+                           "bytes_client_to_peer", "bytes_peer_to_client")}
+        up_bytes = sample(m, "turnpike_relay_bytes_total", direction="client_to_peer",
+                          transport="udp")
+        down_bytes = sample(m, "turnpike_relay_bytes_total", direction="peer_to_client",
+                            transport="udp")
+        check(f"{label}: the usage records add up to the same packets and bytes",
+              len(deleted) == CLIENTS and usage["packets_client_to_peer"] == up
+              and usage["packets_peer_to_client"] == down
+              and usage["bytes_client_to_peer"] == up_bytes
+              and usage["bytes_peer_to_client"] == down_bytes and up_bytes > 0,
+              f"{len(deleted)} records, {usage}, metrics bytes {up_bytes:.0f}/{down_bytes:.0f}")
+        kernel_up = sample(m, "turnpike_fast_path_packets_total", verdict="relayed_to_peer")
+        kernel_down = sample(m, "turnpike_fast_path_packets_total", verdict="relayed_to_client")
+        kernel_bytes = (sample(m, "turnpike_fast_path_relayed_bytes_total",
+                               direction="client_to_peer") +
+                        sample(m, "turnpike_fast_path_relayed_bytes_total",
+                               direction="peer_to_client"))
+        enabled = sample(m, "turnpike_fast_path_enabled")
+        if mode == "on":
+            check(f"{label}: every packet crossed in the kernel",
+                  enabled == 1 and kernel_up == up and kernel_down == down
+                  and kernel_bytes == up_bytes + down_bytes
+                  and sample(m, "turnpike_fast_path_flow_installs_total",
+                             result="installed") == CLIENTS,
+                  f"kernel {kernel_up:.0f}/{kernel_down:.0f} of {up:.0f}/{down:.0f}")
+            check(f"{label}: no flow left in the kernel", sample(m, "turnpike_fast_path_flows") == 0)
+        else:
+            check(f"{label}: the fast path is off and user space relayed it all",
+                  enabled == 0 and kernel_up == 0 and kernel_bytes == 0, f"enabled {enabled}")
+            if not privileged:
+                check(f"{label}: one log line says why",
+                      "fast path: off, the kernel refused" in server.text(),
+                      [l for l in server.text().splitlines() if "fast path" in l][:2])
+    finally:
+        rc = server.stop()
+    check(f"{label}: stopped cleanly, no filter left", rc == 0 and "bpf" not in filters(),
+          f"exit {rc}")
+
+
+# --- 2 and 3. Lifecycle --------------------------------------------------
+
+class Side:
+    """One client socket and one peer socket in the outside namespace."""
+
+    def __init__(self, user):
+        self.peer = netns.socket_in(OUT)
+        self.peer.bind((PEER_IP, 0))
+        self.peer.setblocking(False)
+        sock = netns.socket_in(OUT)
+        sock.bind((CLIENT_IP, 0))
+        username, password = rest_credentials(SECRET, user)
+        self.client = Client(sock, SERVER, username, password)
+        self.client.allocate()
+        self.client.channel_bind(0x4001, self.peer.getsockname())
+
+    def at_peer(self, wait=0.3):
+        time.sleep(wait)
+        got = []
+        while True:
+            try:
+                got.append(self.peer.recv(65536))
+            except BlockingIOError:
+                return got
+
+    def send(self, payloads, channel=0x4001):
+        for p in payloads:
+            self.client.send_raw(channel_data(channel, p))
+
+    def close(self):
+        self.client.sock.close()
+        self.peer.close()
+
+
+def lifecycle():
+    server = Server("on", label="lifecycle")
+    payloads = [b"media %03d" % i for i in range(20)]
+    try:
+        # Deleted by the client.
+        side = Side("deleted")
+        k0 = sample(server.metrics(), "turnpike_fast_path_packets_total",
+                    verdict="relayed_to_peer")
+        side.send(payloads)
+        got = side.at_peer()
+        k1 = sample(server.metrics_when(lambda m: sample(
+            m, "turnpike_fast_path_packets_total", verdict="relayed_to_peer") >= k0 + 20),
+            "turnpike_fast_path_packets_total", verdict="relayed_to_peer")
+        check("bound: the peer gets ChannelData's payloads, relayed in the kernel",
+              got == payloads and k1 - k0 == len(payloads), f"{len(got)}, kernel {k1 - k0:.0f}")
+
+        # 3. Malformed on the bound channel: never relayed.
+        # (Padding under the length is legal over UDP: user space decides that one.)
+        for what, datagram in (("short", b"\x40\x01\x00"),
+                               ("length over the datagram", channel_data(0x4001, b"x" * 10, 100)),
+                               ("unbound channel", channel_data(0x4FFF, b"not bound"))):
+            side.client.send_raw(datagram)
+            check(f"malformed ({what}): not relayed", side.at_peer() == [])
+        m = server.metrics_when(lambda m: sample(m, "turnpike_dropped_packets_total",
+                                                 reason="no_permission") >= 1)
+        check("malformed: counted by user space",
+              sample(m, "turnpike_dropped_packets_total", reason="malformed") >= 2
+              and sample(m, "turnpike_dropped_packets_total", reason="no_permission") >= 1,
+              {k: v for k, v in m.items() if k.startswith("turnpike_dropped_packets_total")})
+
+        side.client.refresh(0)
+        side.send(payloads)
+        m = server.metrics_when(lambda m: sample(m, "turnpike_fast_path_flows") == 0)
+        check("deleted (Refresh 0): nothing reaches the peer after it",
+              side.at_peer() == [] and sample(m, "turnpike_fast_path_flows") == 0)
+        m = server.metrics_when(lambda m: sample(m, "turnpike_dropped_packets_total",
+                                                 reason="no_allocation") >= len(payloads))
+        check("deleted: user space drops and counts what still comes",
+              sample(m, "turnpike_dropped_packets_total", reason="no_allocation")
+              >= len(payloads),
+              {k: v for k, v in m.items() if "dropped" in k or "fast_path_packets" in k})
+        side.close()
+
+        # Kicked by the operator.
+        side = Side("kicked")
+        side.send(payloads[:5])
+        check("kick: relayed before", side.at_peer() == payloads[:5])
+        status, body = netns.http(RLY, CONTROL, "DELETE", "/admin/allocations?user=kicked",
+                                  {"Authorization": f"Bearer {TOKEN}"})
+        check("kick: the admin API deleted it", status == 200 and '"deleted":1' in body,
+              f"{status} {body}")
+        side.send(payloads)
+        check("kick: nothing reaches the peer after it", side.at_peer() == [])
+        side.close()
+
+        # Drained: SIGTERM, the deadline (2 s), then the process ends.
+        side = Side("drained")
+        side.send(payloads[:5])
+        check("drain: relayed before", side.at_peer() == payloads[:5])
+        started = time.monotonic()
+        server.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = server.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            rc = "still running"
+        took = time.monotonic() - started
+        side.send(payloads)
+        check("drain: the server ended at the deadline and nothing relays after it",
+              rc == 0 and side.at_peer() == [] and "bpf" not in filters(),
+              f"exit {rc} after {took:.1f} s")
+        deleted = [e for e in server.events("allocation.deleted") if e.get("user") == "drained"]
+        check("drain: the allocation's usage record counts what the kernel relayed",
+              len(deleted) == 1 and deleted[0].get("packets_client_to_peer") == 5,
+              json.dumps(deleted))
+        side.close()
+    except TurnError as e:
+        check("lifecycle: TURN exchange", False, str(e))
+    finally:
+        server.stop()
+
+
+def main():
+    if os.geteuid() != 0:
+        print("SKIP: needs root (network namespaces, BPF)")
+        return 77
+    for path in (TURNPIKE, LOADGEN):
+        if not os.access(path, os.X_OK):
+            print(f"SKIP: no executable {path!r}")
+            return 77
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the namespaces go
+    try:
+        for ns in (OUT, RLY):
+            netns.add(ns)
+        netns.veth(OUT, "c0", f"{CLIENT_IP}/24", RLY, "r0", f"{SERVER[0]}/24")
+        netns.veth(OUT, "p0", f"{PEER_IP}/24", RLY, "r1", "10.78.2.1/24")
+        for dev in ("c0", "p0"):
+            netns.sh("ethtool", "-K", dev, "tx", "off", ns=OUT)
+    except (RuntimeError, OSError) as e:
+        print(f"SKIP: cannot make network namespaces: {e}")
+        return 77
+    try:
+        probe = Server("on", label="probe")
+        probe.stop()
+    except RuntimeError as e:
+        print(f"SKIP: the kernel or the privileges refuse the program here: {e}")
+        return 77
+    try:
+        parts = os.environ.get("FAST_PATH_PARTS", "on off auto lifecycle").split()
+        if "on" in parts:
+            load("on")
+        if "off" in parts:
+            load("off")
+        if "auto" in parts:
+            load("auto", privileged=False)
+        if "lifecycle" in parts:
+            lifecycle()
+    finally:
+        for ns in (OUT, RLY):
+            netns.remove(ns)
+    print("ALL PASS" if not failures else f"{len(failures)} FAILED: {failures}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
