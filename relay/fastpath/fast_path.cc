@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <net/if.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -44,8 +45,10 @@ std::unique_ptr<FastPath> FastPath::load(std::string& error) {
     return nullptr;
   }
   if (const int loaded = channel_data_bpf::load(path->skeleton_); loaded != 0) {
-    error = errorText("the kernel refused the BPF program (CAP_BPF and CAP_NET_ADMIN, kernel 6.3+)",
-                      loaded);
+    error = errorText(
+        "the kernel refused the BPF program (needs CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN, kernel "
+        "6.3+)",
+        loaded);
     return nullptr;
   }
   path->slots_.resize(TP_MAX_FLOWS);
@@ -65,6 +68,32 @@ std::unique_ptr<FastPath> FastPath::attach(const std::vector<std::uint32_t>& ifi
     }
   }
   return path;
+}
+
+std::size_t FastPath::detachLeftovers() {
+  std::size_t removed = 0;
+  struct if_nameindex* interfaces = ::if_nameindex();
+  if (interfaces == nullptr) {
+    return 0;
+  }
+  for (const struct if_nameindex* i = interfaces; i->if_index != 0; ++i) {
+    bpf_tc_hook hook{};
+    hook.sz = sizeof(hook);
+    hook.ifindex = static_cast<int>(i->if_index);
+    hook.attach_point = BPF_TC_INGRESS;
+    bpf_tc_opts options{};
+    options.sz = sizeof(options);
+    options.handle = kFilterHandle;
+    options.priority = kFilterPriority;
+    if (bpf_tc_query(&hook, &options) == 0) {
+      options.prog_fd = 0;
+      options.prog_id = 0;
+      options.flags = 0;
+      removed += bpf_tc_detach(&hook, &options) == 0 ? 1 : 0;
+    }
+  }
+  if_freenameindex(interfaces);
+  return removed;
 }
 
 bool FastPath::attachedTo(std::uint32_t ifindex) const {

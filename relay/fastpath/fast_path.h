@@ -56,6 +56,11 @@ class FastPath {
   /// the kernel or the privileges say no (the user-space path is then the
   /// only one).
   static std::unique_ptr<FastPath> load(std::string& error);
+  /// Takes our filter off every interface of this network namespace: what
+  /// a process that died left there would otherwise keep relaying its
+  /// flows until they expire. How many were removed. One server with the
+  /// fast path per network namespace.
+  static std::size_t detachLeftovers();
   /// load(), then attachTo() each interface.
   static std::unique_ptr<FastPath> attach(const std::vector<std::uint32_t>& ifindexes,
                                           std::string& error);

@@ -39,6 +39,9 @@ std::unique_ptr<KernelChannelRelay> KernelChannelRelay::create(std::string& erro
   if (!path) {
     return nullptr;
   }
+  if (const std::size_t stale = FastPath::detachLeftovers(); stale > 0) {
+    spdlog::warn("fast path: removed {} filter(s) an earlier process left attached", stale);
+  }
   return std::unique_ptr<KernelChannelRelay>(new KernelChannelRelay(std::move(path)));
 }
 

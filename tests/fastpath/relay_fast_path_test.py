@@ -21,6 +21,8 @@ a NIC hands up full checksums; see the README for CHECKSUM_PARTIAL).
      nothing reaches the peer after it, and user space counts the drops.
   3. Malformed ChannelData on a bound channel (short, a length over the
      datagram, an unbound channel number) is never relayed.
+  4. A server killed with SIGKILL leaves its filter relaying; the next start
+     removes it before anything else.
 Expiries of permissions and channels are checked where the clock can be
 moved (tests/unit/turn/kernel_channels_test.cc) and in the kernel itself
 (channel_data_test.py, part f).
@@ -368,6 +370,29 @@ def lifecycle():
         server.stop()
 
 
+def leftover():
+    """A server killed outright leaves its filter (and flows) in the kernel;
+    the next one takes them off at start, before relaying anything."""
+    server = Server("on", label="killed")
+    side = Side("killed")
+    payloads = [b"before %d" % i for i in range(5)]
+    side.send(payloads)
+    check("leftover: relayed in the kernel before the kill", side.at_peer() == payloads)
+    server.stop(signal.SIGKILL)
+    side.send(payloads)
+    check("leftover: a SIGKILL leaves the filter, still relaying (why the next start cleans up)",
+          "bpf" in filters() and side.at_peer() == payloads)
+    server = Server("on", label="restarted")
+    try:
+        side.send(payloads)
+        check("leftover: the next start removed it; nothing of the old flows relays",
+              "bpf" not in filters() and side.at_peer() == []
+              and "earlier process left attached" in server.text())
+    finally:
+        server.stop()
+        side.close()
+
+
 def main():
     if os.geteuid() != 0:
         print("SKIP: needs root (network namespaces, BPF)")
@@ -394,7 +419,7 @@ def main():
         print(f"SKIP: the kernel or the privileges refuse the program here: {e}")
         return 77
     try:
-        parts = os.environ.get("FAST_PATH_PARTS", "on off auto lifecycle").split()
+        parts = os.environ.get("FAST_PATH_PARTS", "on off auto lifecycle leftover").split()
         if "on" in parts:
             load("on")
         if "off" in parts:
@@ -403,6 +428,8 @@ def main():
             load("auto", privileged=False)
         if "lifecycle" in parts:
             lifecycle()
+        if "leftover" in parts:
+            leftover()
     finally:
         for ns in (OUT, RLY):
             netns.remove(ns)
