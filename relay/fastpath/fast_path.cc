@@ -4,8 +4,13 @@
 #include <bpf/libbpf.h>
 #include <net/if.h>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <array>
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 
 // Generated at build time by bpftool from channel_data.bpf.o (build/generated/bpf).
@@ -28,6 +33,22 @@ std::size_t cpuCount() {
   return n > 0 ? static_cast<std::size_t>(n) : 1;
 }
 
+// libbpf's own lines ("Kernel error message: ...") go to the debug log: by
+// default they would land raw on stderr, between JSON log lines, and every
+// failure that matters is reported by our own message.
+int libbpfLine(libbpf_print_level /*level*/, const char* format, va_list arguments) {
+  std::array<char, 512> line{};
+  const int n = std::vsnprintf(line.data(), line.size(), format, arguments);
+  if (n > 0) {
+    std::string_view text(line.data(), std::min<std::size_t>(n, line.size() - 1));
+    while (!text.empty() && text.back() == '\n') {
+      text.remove_suffix(1);
+    }
+    spdlog::debug("libbpf: {}", text);
+  }
+  return n;
+}
+
 }  // namespace
 
 std::string_view verdictName(std::size_t verdict) {
@@ -38,6 +59,7 @@ std::string_view verdictName(std::size_t verdict) {
 }
 
 std::unique_ptr<FastPath> FastPath::load(std::string& error) {
+  libbpf_set_print(&libbpfLine);
   std::unique_ptr<FastPath> path(new FastPath());
   path->skeleton_ = channel_data_bpf::open();
   if (path->skeleton_ == nullptr) {
@@ -71,6 +93,7 @@ std::unique_ptr<FastPath> FastPath::attach(const std::vector<std::uint32_t>& ifi
 }
 
 std::size_t FastPath::detachLeftovers() {
+  libbpf_set_print(&libbpfLine);
   std::size_t removed = 0;
   struct if_nameindex* interfaces = ::if_nameindex();
   if (interfaces == nullptr) {
