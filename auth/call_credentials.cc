@@ -3,7 +3,7 @@
 #include <charconv>
 #include <mutex>
 
-#include "auth/rest_credentials.h"
+#include "auth/rest_key_cache.h"
 
 namespace turnpike::auth {
 namespace {
@@ -99,8 +99,7 @@ std::optional<LookupFailure> CallCredentials::lookup(std::string_view username,
   if (expires_at - unix_now > max_ttl_) {
     return LookupFailure::TtlTooLong;
   }
-  auto key = stun::longTermKey(algorithm, username, realm,
-                               RestCredentials::passwordFor(secret_, username));
+  auto key = RestKeyCache::forThisThread().longTermKey(secret_, username, realm, algorithm);
   if (!key) {
     return LookupFailure::UnknownUser;
   }

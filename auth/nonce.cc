@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "relay/base/siphash.h"
 #include "relay/stun/byte_io.h"
 #include "relay/stun/crypto.h"
 
@@ -15,7 +16,19 @@ std::string featureText() {
   return stun::crypto::base64Encode(bits);
 }
 
+// The cookie and the feature bits: the same for every nonce this server issues.
+const std::string& prefix() {
+  static const std::string kPrefix = std::string(NonceCodec::kCookie) + featureText();
+  return kPrefix;
+}
+
 }  // namespace
+
+NonceCodec::NonceCodec(const std::array<std::uint8_t, 32>& key, std::chrono::seconds lifetime)
+    : first_key_{}, second_key_{}, lifetime_(lifetime) {
+  std::copy_n(key.begin(), first_key_.size(), first_key_.begin());
+  std::copy_n(key.begin() + first_key_.size(), second_key_.size(), second_key_.begin());
+}
 
 std::array<std::uint8_t, 16> NonceCodec::tag(std::uint64_t issued,
                                              const stun::TransportAddress& client) const {
@@ -26,9 +39,13 @@ std::array<std::uint8_t, 16> NonceCodec::tag(std::uint64_t issued,
   stun::writeU32(&input[4], static_cast<std::uint32_t>(issued));
   input[8] = static_cast<std::uint8_t>(client.family);
   std::copy(client.ip.begin(), client.ip.end(), input.begin() + 9);
-  const auto mac = stun::crypto::hmacSha256(key_, {input});
+  const std::uint64_t first = sipHash24(first_key_, input);
+  const std::uint64_t second = sipHash24(second_key_, input);
   std::array<std::uint8_t, 16> out{};
-  std::copy_n(mac.begin(), out.size(), out.begin());
+  stun::writeU32(&out[0], static_cast<std::uint32_t>(first >> 32));
+  stun::writeU32(&out[4], static_cast<std::uint32_t>(first));
+  stun::writeU32(&out[8], static_cast<std::uint32_t>(second >> 32));
+  stun::writeU32(&out[12], static_cast<std::uint32_t>(second));
   return out;
 }
 
@@ -40,16 +57,15 @@ std::string NonceCodec::issue(const stun::TransportAddress& client,
   stun::writeU32(&body[4], static_cast<std::uint32_t>(issued));
   const auto t = tag(issued, client);
   std::copy(t.begin(), t.end(), body.begin() + 8);
-  return std::string(kCookie) + featureText() + stun::crypto::base64Encode(body);
+  return prefix() + stun::crypto::base64Encode(body);
 }
 
 NonceCodec::Check NonceCodec::check(std::string_view nonce, const stun::TransportAddress& client,
                                     std::chrono::seconds unix_now) const {
-  const std::string prefix = std::string(kCookie) + featureText();
-  if (nonce.substr(0, prefix.size()) != prefix) {
+  if (nonce.substr(0, prefix().size()) != prefix()) {
     return Check::Forged;
   }
-  const auto body = stun::crypto::base64Decode(nonce.substr(prefix.size()));
+  const auto body = stun::crypto::base64Decode(nonce.substr(prefix().size()));
   if (!body || body->size() != 24) {
     return Check::Forged;
   }

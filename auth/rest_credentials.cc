@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "auth/call_credentials.h"
+#include "auth/rest_key_cache.h"
 #include "relay/stun/crypto.h"
 
 namespace turnpike::auth {
@@ -50,7 +51,7 @@ std::optional<LookupFailure> RestCredentials::lookup(std::string_view username,
   const std::string user_id(colon == std::string_view::npos ? std::string_view{}
                                                             : username.substr(colon + 1));
   for (const auto& secret : secrets_) {
-    auto key = stun::longTermKey(algorithm, username, realm, passwordFor(secret, username));
+    auto key = RestKeyCache::forThisThread().longTermKey(secret, username, realm, algorithm);
     if (key) {
       out.push_back(Credential{std::string(username), user_id, std::move(*key), expires_at, {}});
     }

@@ -7,64 +7,114 @@
 #include <openssl/rand.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdlib>
-#include <memory>
 
 namespace turnpike::stun::crypto {
 namespace {
 
-struct MacContexts {
-  EVP_MAC* mac = nullptr;
-  EVP_MAC_CTX* sha1 = nullptr;
-  EVP_MAC_CTX* sha256 = nullptr;
-
-  MacContexts() {
-    mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-    if (mac == nullptr) {
+// Keying an HMAC context costs more than the MAC of a STUN message: OpenSSL
+// resets three digest contexts and hashes both padded key blocks. The same
+// few keys come back again and again (a request is checked and its answer
+// signed with one long-term key; the next requests of that client use it
+// too), so each thread keeps the contexts of its most recently used keys,
+// keyed once, and only rewinds them (EVP_MAC_init without a key) per message.
+class KeyedMacs {
+ public:
+  explicit KeyedMacs(const char* digest) {
+    mac_ = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    if (mac_ == nullptr) {
       std::abort();  // OpenSSL without HMAC: nothing sensible can run.
     }
-    sha1 = EVP_MAC_CTX_new(mac);
-    sha256 = EVP_MAC_CTX_new(mac);
-    if (sha1 == nullptr || sha256 == nullptr) {
-      std::abort();
-    }
-    // The digest is set once; each use only re-keys the context, so OpenSSL
-    // does not look the digest up by name on every message.
-    setDigest(sha1, "SHA1");
-    setDigest(sha256, "SHA256");
-  }
-  static void setDigest(EVP_MAC_CTX* ctx, const char* digest) {
-    // OpenSSL takes a non-const char* for the name but does not modify it.
-    OSSL_PARAM params[] = {
+    // The digest is set once per context, so OpenSSL does not look it up by
+    // name on every message. OpenSSL takes a non-const char* but does not
+    // modify it.
+    const OSSL_PARAM params[] = {
         OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(digest), 0),
         OSSL_PARAM_construct_end()};
-    if (EVP_MAC_CTX_set_params(ctx, params) != 1) {
-      std::abort();
+    for (Slot& slot : slots_) {
+      slot.ctx = EVP_MAC_CTX_new(mac_);
+      if (slot.ctx == nullptr || EVP_MAC_CTX_set_params(slot.ctx, params) != 1) {
+        std::abort();
+      }
     }
   }
-  ~MacContexts() {
-    EVP_MAC_CTX_free(sha1);
-    EVP_MAC_CTX_free(sha256);
-    EVP_MAC_free(mac);
+  ~KeyedMacs() {
+    for (Slot& slot : slots_) {
+      OPENSSL_cleanse(slot.key.data(), slot.key.size());
+      EVP_MAC_CTX_free(slot.ctx);  // cleanses the keyed state too
+    }
+    EVP_MAC_free(mac_);
   }
-  MacContexts(const MacContexts&) = delete;
-  MacContexts& operator=(const MacContexts&) = delete;
+  KeyedMacs(const KeyedMacs&) = delete;
+  KeyedMacs& operator=(const KeyedMacs&) = delete;
+
+  /// A context keyed with `key`, rewound and ready for EVP_MAC_update.
+  EVP_MAC_CTX* keyed(Bytes key) {
+    ++clock_;
+    Slot* victim = &slots_[0];
+    for (Slot& slot : slots_) {
+      if (slot.used != 0 && slot.size == key.size() &&
+          std::equal(key.begin(), key.end(), slot.key.begin())) {
+        slot.used = clock_;
+        if (EVP_MAC_init(slot.ctx, nullptr, 0, nullptr) != 1) {
+          std::abort();
+        }
+        return slot.ctx;
+      }
+      if (slot.used < victim->used) {
+        victim = &slot;
+      }
+    }
+    // Longer keys are rare (HMAC hashes them down first): key a context for
+    // this message only and forget the key.
+    const bool remember = key.size() <= kHmacMaxKeySize;
+    static const std::uint8_t kEmptyKey = 0;
+    const std::uint8_t* key_data = key.empty() ? &kEmptyKey : key.data();
+    if (EVP_MAC_init(victim->ctx, key_data, key.size(), nullptr) != 1) {
+      std::abort();
+    }
+    OPENSSL_cleanse(victim->key.data(), victim->key.size());
+    victim->used = remember ? clock_ : 0;
+    victim->size = remember ? key.size() : 0;
+    if (remember) {
+      std::copy(key.begin(), key.end(), victim->key.begin());
+    }
+    return victim->ctx;
+  }
+
+  [[nodiscard]] std::size_t remembered() const {
+    return static_cast<std::size_t>(
+        std::count_if(slots_.begin(), slots_.end(), [](const Slot& s) { return s.used != 0; }));
+  }
+
+ private:
+  struct Slot {
+    EVP_MAC_CTX* ctx = nullptr;  // owned
+    std::array<std::uint8_t, kHmacMaxKeySize> key{};
+    std::size_t size = 0;
+    std::uint64_t used = 0;  // 0: holds no key worth finding
+  };
+  EVP_MAC* mac_ = nullptr;  // owned
+  std::array<Slot, kHmacKeysPerThread> slots_;
+  std::uint64_t clock_ = 0;
 };
 
 // One set per thread: workers never share them, and nothing is allocated per call.
-MacContexts& contexts() {
-  thread_local MacContexts c;
-  return c;
+KeyedMacs& sha1Macs() {
+  thread_local KeyedMacs macs("SHA1");
+  return macs;
+}
+
+KeyedMacs& sha256Macs() {
+  thread_local KeyedMacs macs("SHA256");
+  return macs;
 }
 
 template <std::size_t N>
-std::array<std::uint8_t, N> hmac(EVP_MAC_CTX* ctx, Bytes key, std::initializer_list<Bytes> parts) {
+std::array<std::uint8_t, N> hmac(KeyedMacs& macs, Bytes key, std::initializer_list<Bytes> parts) {
   std::array<std::uint8_t, N> out{};
-  static const std::uint8_t kEmptyKey = 0;
-  const std::uint8_t* key_data = key.empty() ? &kEmptyKey : key.data();
-  if (EVP_MAC_init(ctx, key_data, key.size(), nullptr) != 1) {
-    std::abort();
-  }
+  EVP_MAC_CTX* ctx = macs.keyed(key);
   for (Bytes part : parts) {
     if (!part.empty() && EVP_MAC_update(ctx, part.data(), part.size()) != 1) {
       std::abort();
@@ -100,12 +150,14 @@ std::array<std::uint8_t, N> digest(const EVP_MD* md, Bytes data) {
 }  // namespace
 
 Sha1Digest hmacSha1(Bytes key, std::initializer_list<Bytes> parts) {
-  return hmac<20>(contexts().sha1, key, parts);
+  return hmac<20>(sha1Macs(), key, parts);
 }
 
 Sha256Digest hmacSha256(Bytes key, std::initializer_list<Bytes> parts) {
-  return hmac<32>(contexts().sha256, key, parts);
+  return hmac<32>(sha256Macs(), key, parts);
 }
+
+std::size_t hmacKeysRemembered() { return sha1Macs().remembered() + sha256Macs().remembered(); }
 
 Md5Digest md5(Bytes data) {
   static const EVP_MD* const kMd5 = fetched("MD5");

@@ -18,8 +18,14 @@ using Sha1Digest = std::array<std::uint8_t, 20>;
 using Sha256Digest = std::array<std::uint8_t, 32>;
 
 /// HMAC over the concatenation of `parts`, without copying them together.
+/// Each thread keeps keyed contexts for its kHmacKeysPerThread most recently
+/// used keys of up to kHmacMaxKeySize bytes per digest (least recently used goes).
 Sha1Digest hmacSha1(Bytes key, std::initializer_list<Bytes> parts);
 Sha256Digest hmacSha256(Bytes key, std::initializer_list<Bytes> parts);
+inline constexpr std::size_t kHmacKeysPerThread = 16;
+inline constexpr std::size_t kHmacMaxKeySize = 64;  ///< the SHA-1 and SHA-256 block size
+/// How many keys this thread's HMAC contexts hold, both digests together (for tests).
+std::size_t hmacKeysRemembered();
 
 Md5Digest md5(Bytes data);
 Sha256Digest sha256(Bytes data);
