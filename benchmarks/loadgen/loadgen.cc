@@ -12,12 +12,14 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -53,7 +55,8 @@ struct Options {
   std::string json;
   double hold = 0;                   // seconds to keep the allocations idle after the runs
   bool raw = false;                  // no TURN: bare SRTP to a forwarder at --server
-  std::string sink = "127.0.0.1:0";  // where the peer sink listens
+  std::string sink = "127.0.0.1:0";  // where the peer sink listens (its ip is bound too)
+  std::string bind = "127.0.0.1";    // local address of the client sockets
   bool precompute = false;           // protect a phase's packets before it starts
   unsigned verify_every = 1;         // unprotect one received packet in N
 };
@@ -77,11 +80,12 @@ std::string restPassword(const std::string& secret, const std::string& username)
   return stun::crypto::base64Encode(mac);
 }
 
-int udpSocket(const stun::TransportAddress* connect_to, std::uint16_t port = 0) {
+// A UDP socket bound to `local` (IPv4, network order) and `port` (0: any).
+int udpSocket(in_addr local, const stun::TransportAddress* connect_to, std::uint16_t port = 0) {
   const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   sockaddr_in sin{};
   sin.sin_family = AF_INET;
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sin.sin_addr = local;
   sin.sin_port = htons(port);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof sin) != 0) {
     std::perror("loadgen: bind");
@@ -97,6 +101,13 @@ int udpSocket(const stun::TransportAddress* connect_to, std::uint16_t port = 0) 
     ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to);
   }
   return fd;
+}
+
+/// The IPv4 address in `text` ("a.b.c.d"), or nothing.
+std::optional<in_addr> parseIp(const std::string& text) {
+  in_addr a{};
+  if (::inet_pton(AF_INET, text.c_str(), &a) != 1) return std::nullopt;
+  return a;
 }
 
 stun::TransportAddress localAddress(int fd) {
@@ -174,6 +185,7 @@ class Generator {
   std::unordered_map<std::uint32_t, std::unique_ptr<Receiving>> at_sink_;
   std::unordered_map<int, LoadClient*> by_fd_;
   SrtpStream::MasterKey key_{};
+  in_addr bind_{};  // --bind
 };
 
 bool Generator::setUp() {
@@ -184,12 +196,20 @@ bool Generator::setUp() {
   }
   server_ = *server;
   stun::crypto::randomBytes(key_);
+  const auto bind = parseIp(opt_.bind);
   const auto sink = stun::TransportAddress::parse(opt_.sink);
-  sink_fd_ = udpSocket(nullptr, sink ? sink->port : 0);
+  if (!bind || !sink || sink->family != stun::AddressFamily::IPv4) {
+    std::cerr << "loadgen: --bind must be an IPv4 address and --sink an IPv4 ip:port\n";
+    return false;
+  }
+  bind_ = *bind;
+  in_addr sink_ip{};
+  std::memcpy(&sink_ip, sink->ip.data(), 4);
+  sink_fd_ = udpSocket(sink_ip, nullptr, sink->port);
   sink_ = localAddress(sink_fd_);
   for (unsigned i = 0; i < opt_.clients; ++i) {
     auto c = std::make_unique<LoadClient>();
-    c->fd = udpSocket(&server_);
+    c->fd = udpSocket(bind_, &server_);
     const std::string user = restUsername("loadgen-" + std::to_string(i));
     c->turn = std::make_unique<TurnClient>(c->fd, user, restPassword(opt_.secret, user));
     c->ssrc = 0x1000 + i;
@@ -532,8 +552,12 @@ void printRow(const PhaseResult& r) {
 
 int allocationRate(const Options& opt) {
   const auto server = stun::TransportAddress::parse(opt.server);
-  if (!server) return 2;
-  const int sink = udpSocket(nullptr);
+  const auto bind = parseIp(opt.bind);
+  const auto sink_text = stun::TransportAddress::parse(opt.sink);
+  if (!server || !bind || !sink_text || sink_text->family != stun::AddressFamily::IPv4) return 2;
+  in_addr sink_ip{};
+  std::memcpy(&sink_ip, sink_text->ip.data(), 4);
+  const int sink = udpSocket(sink_ip, nullptr);
   const auto sink_addr = localAddress(sink);
   std::atomic<std::uint64_t> cycles{0};
   std::atomic<std::uint64_t> failures{0};
@@ -542,7 +566,7 @@ int allocationRate(const Options& opt) {
   for (unsigned t = 0; t < opt.concurrency; ++t) {
     threads.emplace_back([&, t] {
       for (unsigned k = 0; Clock::now() < end; ++k) {
-        const int fd = udpSocket(&*server);
+        const int fd = udpSocket(*bind, &*server);
         const std::string user =
             restUsername("rate-" + std::to_string(t) + "-" + std::to_string(k));
         TurnClient c(fd, user, restPassword(opt.secret, user));
@@ -602,7 +626,10 @@ int main(int argc, char** argv) {
   cli.add_option("--hold", opt.hold, "seconds to keep the allocations after the runs (for RSS)")
       ->check(CLI::Range(0.0, 600.0));
   cli.add_flag("--raw", opt.raw, "no TURN: bare SRTP to --server (turnpike-forwarder)");
-  cli.add_option("--sink", opt.sink, "ip:port of the peer sink (default: a free loopback port)");
+  cli.add_option("--sink", opt.sink,
+                 "ip:port the peer sink binds (default: a free loopback port; port 0: any)");
+  cli.add_option("--bind", opt.bind,
+                 "local IPv4 address of the client sockets (default 127.0.0.1)");
   cli.add_flag("--precompute", opt.precompute,
                "protect each run's packets before it starts (latency from the schedule)");
   cli.add_option("--verify-every", opt.verify_every,
