@@ -73,11 +73,6 @@ std::unique_ptr<FastPath> FastPath::load(std::string& error) {
         loaded);
     return nullptr;
   }
-  path->slots_.resize(TP_MAX_FLOWS);
-  path->free_.reserve(TP_MAX_FLOWS);
-  for (std::uint32_t slot = TP_MAX_FLOWS; slot > 0; --slot) {
-    path->free_.push_back(slot - 1);
-  }
   return path;
 }
 
@@ -177,10 +172,12 @@ void FastPath::detach() {
 }
 
 std::optional<std::uint32_t> FastPath::install(const ChannelFlow& flow) {
-  if (free_.empty() || flow.channel < 0x4000 || flow.channel > 0x7fff) {
+  const bool full = free_.empty() && slots_.size() >= TP_MAX_FLOWS;
+  if (full || flow.channel < 0x4000 || flow.channel > 0x7fff) {
     return std::nullopt;
   }
-  const std::uint32_t slot = free_.back();
+  // Slots grow with use (a full table would be megabytes few servers need).
+  const auto slot = free_.empty() ? static_cast<std::uint32_t>(slots_.size()) : free_.back();
   Installed entry;
   entry.client = tp_client_key{.client_ip = flow.client.ip,
                                .server_ip = flow.server.ip,
@@ -226,8 +223,12 @@ std::optional<std::uint32_t> FastPath::install(const ChannelFlow& flow) {
   entry.used = true;
   entry.to_peer = to_peer;
   entry.to_client = to_client;
-  slots_[slot] = entry;
-  free_.pop_back();
+  if (free_.empty()) {
+    slots_.push_back(entry);
+  } else {
+    slots_[slot] = entry;
+    free_.pop_back();
+  }
   return slot;
 }
 
@@ -286,6 +287,6 @@ std::vector<std::uint64_t> FastPath::verdicts() const {
   return sums;
 }
 
-std::size_t FastPath::flows() const { return TP_MAX_FLOWS - free_.size(); }
+std::size_t FastPath::flows() const { return slots_.size() - free_.size(); }
 
 }  // namespace turnpike::fastpath
