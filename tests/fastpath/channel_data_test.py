@@ -28,7 +28,6 @@ Exit 0 all passed, 1 a failure, 77 skipped (not root, no tool, or the
 kernel/privileges refuse the program).
 """
 import atexit
-import ctypes
 import json
 import os
 import tempfile
@@ -40,6 +39,9 @@ import struct
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import netns  # noqa: E402
 
 TOOL = (sys.argv[1] if len(sys.argv) > 1 else
         os.environ.get("FAST_PATH_TOOL", "build/tests/fast_path_tool"))
@@ -56,7 +58,6 @@ OTHER_PEER_ADDR = ("10.77.2.3", 40000)
 CHANNEL = 0x4001
 COUNT = 2000
 BURST = 50  # datagrams in flight at once: well inside every socket buffer
-CLONE_NEWNET = 0x40000000
 
 failures = []
 tool = None  # the running fast_path_tool (a Popen), if any
@@ -74,12 +75,7 @@ def check(name, ok, detail=""):
     return ok
 
 
-def sh(*args, ns=None, check_rc=True):
-    cmd = (["ip", "netns", "exec", ns] if ns else []) + list(args)
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
-    if check_rc and r.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)}: {r.stderr.strip()}")
-    return r.stdout
+sh = netns.sh
 
 
 # --- namespaces ------------------------------------------------------------
@@ -127,25 +123,9 @@ def csum_errors(ns):
     return int(lines[1][lines[0].index("InCsumErrors")])
 
 
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
 def udp_socket(ns, addr):
-    """A UDP socket living in namespace `ns` (a socket keeps the namespace it
-    was made in), bound to `addr`."""
-    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-    target = os.open(f"/run/netns/{ns}", os.O_RDONLY)
-    try:
-        if _libc.setns(target, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), f"setns {ns}")
-        try:
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        finally:
-            if _libc.setns(home, CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "setns back")
-    finally:
-        os.close(home)
-        os.close(target)
+    """A UDP socket living in namespace `ns`, bound to `addr`."""
+    s = netns.socket_in(ns)
     s.setsockopt(socket.SOL_SOCKET, 33, 4 << 20)  # SO_RCVBUFFORCE: root may exceed rmem_max
     s.bind(addr)
     s.setblocking(False)
@@ -209,6 +189,14 @@ def start_tool():
 
 
 # --- traffic ---------------------------------------------------------------
+
+def install(t, *extra):
+    """The test's one flow, with any extra key=value words."""
+    return t.ask(" ".join([f"install client={CLIENT[0]}:{CLIENT[1]}",
+                           f"server={SERVER[0]}:{SERVER[1]}",
+                           f"relayed={RELAYED[0]}:{RELAYED[1]}", f"peer={PEER[0]}:{PEER[1]}",
+                           f"channel={CHANNEL} client_if=r0 peer_if=r1", *extra]))
+
 
 def payloads():
     """2000 payloads: first the sizes 16 and 53 (the spike's odd ones), then every
@@ -287,9 +275,7 @@ def run(offload, s):
     for dev in ("r0", "r1"):
         check(f"{label}: bpf filter on {dev} after attach",
               "bpf" in sh("tc", "filter", "show", "dev", dev, "ingress", ns=RLY))
-    answer = t.ask(f"install client={CLIENT[0]}:{CLIENT[1]} server={SERVER[0]}:{SERVER[1]} "
-                   f"relayed={RELAYED[0]}:{RELAYED[1]} peer={PEER[0]}:{PEER[1]} "
-                   f"channel={CHANNEL} client_if=r0 peer_if=r1")
+    answer = install(t)
     if not check(f"{label}: install", "id" in answer, str(answer)):
         return
     flow = answer["id"]
@@ -436,9 +422,7 @@ def expiry(t, s, label, everyone):
     """f. A flow past its expiry stops in the kernel by itself: the program
     reads the clock, so a permission or channel that runs out between two
     sweeps of user space never relays one packet too many."""
-    answer = t.ask(f"install client={CLIENT[0]}:{CLIENT[1]} server={SERVER[0]}:{SERVER[1]} "
-                   f"relayed={RELAYED[0]}:{RELAYED[1]} peer={PEER[0]}:{PEER[1]} "
-                   f"channel={CHANNEL} client_if=r0 peer_if=r1 expires_in_ms=1500")
+    answer = install(t, "expires_in_ms=1500")
     if not check(f"{label} f: install with an expiry", "id" in answer, str(answer)):
         return
     flow = answer["id"]
