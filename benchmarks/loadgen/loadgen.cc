@@ -90,9 +90,17 @@ int udpSocket(in_addr local, const stun::TransportAddress* connect_to, std::uint
   if (::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof sin) != 0) {
     std::perror("loadgen: bind");
   }
+  // Deep buffers, past net.core.rmem_max where the process may (root): the
+  // generator's receiver shares one core with its sender and the softirq
+  // work, and a short stall of it must not read as loss in the relay.
+  const int force = 32 << 20;
   const int buf = 4 << 20;
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+  if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &force, sizeof force) != 0) {
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+  }
+  if (::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &force, sizeof force) != 0) {
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+  }
   if (connect_to != nullptr) {
     sockaddr_in to{};
     to.sin_family = AF_INET;
