@@ -23,6 +23,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "benchmarks/loadgen/kernel_echo.h"
 #include "benchmarks/loadgen/media_packet.h"
 #include "benchmarks/loadgen/srtp_stream.h"
 #include "benchmarks/loadgen/stream_receiver.h"
@@ -59,6 +60,7 @@ struct Options {
   std::string bind = "127.0.0.1";    // local address of the client sockets
   bool precompute = false;           // protect a phase's packets before it starts
   unsigned verify_every = 1;         // unprotect one received packet in N
+  std::string kernel_echo;           // interface whose TC ingress echoes for the peer
 };
 
 double us(std::uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
@@ -193,7 +195,8 @@ class Generator {
   std::unordered_map<std::uint32_t, std::unique_ptr<Receiving>> at_sink_;
   std::unordered_map<int, LoadClient*> by_fd_;
   SrtpStream::MasterKey key_{};
-  in_addr bind_{};  // --bind
+  in_addr bind_{};                           // --bind
+  std::unique_ptr<KernelEcho> kernel_echo_;  // --kernel-echo
 };
 
 bool Generator::setUp() {
@@ -215,6 +218,14 @@ bool Generator::setUp() {
   std::memcpy(&sink_ip, sink->ip.data(), 4);
   sink_fd_ = udpSocket(sink_ip, nullptr, sink->port);
   sink_ = localAddress(sink_fd_);
+  if (!opt_.kernel_echo.empty()) {
+    std::string error;
+    kernel_echo_ = KernelEcho::attach(opt_.kernel_echo, sink_ip, sink_.port, error);
+    if (!kernel_echo_) {
+      std::cerr << "loadgen: --kernel-echo " << opt_.kernel_echo << ": " << error << "\n";
+      return false;
+    }
+  }
   for (unsigned i = 0; i < opt_.clients; ++i) {
     auto c = std::make_unique<LoadClient>();
     c->fd = udpSocket(bind_, &server_);
@@ -479,6 +490,7 @@ PhaseResult Generator::runPhase(double pps_per_client, double seconds) {
   for (auto& [ssrc, r] : at_sink_) r->latency = LatencyHistogram{};
   for (auto& c : clients_) c->echo.latency = LatencyHistogram{};
 
+  const std::uint64_t kernel_echoed_before = kernel_echo_ ? kernel_echo_->echoed() : 0;
   std::atomic<bool> stop{false};
   std::thread receiver([&] { receiveLoop(stop); });
   double elapsed = 0;
@@ -506,6 +518,11 @@ PhaseResult Generator::runPhase(double pps_per_client, double seconds) {
   r.at_peer.duplicates = sink_after.duplicates - sink_before.duplicates;
   r.at_peer.reordered = sink_after.reordered - sink_before.reordered;
   r.at_peer.corrupted = sink_after.corrupted - sink_before.corrupted;
+  if (kernel_echo_) {
+    // The kernel echo counts what reached the peer; the SRTP check of the
+    // echoed packets covers both ways.
+    r.at_peer.received = kernel_echo_->echoed() - kernel_echoed_before;
+  }
   r.at_peer.expected = sent;
   r.echoed.received = echo_after.received - echo_before.received;
   r.echoed.duplicates = echo_after.duplicates - echo_before.duplicates;
@@ -516,6 +533,7 @@ PhaseResult Generator::runPhase(double pps_per_client, double seconds) {
 }
 
 void Generator::tearDown() {
+  kernel_echo_.reset();  // the filter outlives the process otherwise
   for (auto& c : clients_) {
     if (!opt_.raw) c->turn->refresh(0);
     ::close(c->fd);
@@ -643,7 +661,11 @@ int main(int argc, char** argv) {
   cli.add_option("--verify-every", opt.verify_every,
                  "unprotect one received packet in N; the rest are counted by RTP sequence")
       ->check(CLI::Range(1U, 1000000U));
+  cli.add_option("--kernel-echo", opt.kernel_echo,
+                 "echo for the peer in the kernel, at TC ingress of this interface (root; "
+                 "implies --echo; the sink's ip must be on it)");
   CLI11_PARSE(cli, argc, argv);
+  if (!opt.kernel_echo.empty()) opt.echo = true;
 
   if (opt.alloc_rate) {
     return allocationRate(opt);

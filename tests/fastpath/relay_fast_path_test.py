@@ -14,7 +14,10 @@ a NIC hands up full checksums; see the README for CHECKSUM_PARTIAL).
      auto in a process without CAP_BPF/CAP_NET_ADMIN/CAP_SYS_ADMIN: zero
      loss, duplicates, reordering and corruption; the relay metrics and the
      usage records (allocation.deleted lines) equal what arrived; with the
-     fast path on, every packet crossed in the kernel.
+     fast path on, every packet crossed in the kernel. Once more with the
+     load generator's peer echoing in the kernel (--kernel-echo, as
+     benchmarks/compare uses it), which must count and return every packet
+     unchanged and take its program away when it ends.
   2. With the fast path on, each way a channel leaves the kernel stops it at
      once: the allocation deleted (Refresh 0), a kick (DELETE
      /admin/allocations?user=), and a drain (SIGTERM, then the deadline):
@@ -182,8 +185,9 @@ def filters():
 
 # --- 1. SRTP load --------------------------------------------------------
 
-def load(mode, privileged=True):
+def load(mode, privileged=True, kernel_echo=False):
     label = mode if privileged else f"{mode}-unprivileged"
+    label += "-kernel-echo" if kernel_echo else ""
     server = Server(mode, privileged, label)
     try:
         result = os.path.join(work, f"{label}.json")
@@ -191,7 +195,8 @@ def load(mode, privileged=True):
             ["ip", "netns", "exec", OUT, "timeout", "120", LOADGEN, "--server",
              f"{SERVER[0]}:{SERVER[1]}", "--bind", CLIENT_IP, "--sink", f"{PEER_IP}:0",
              "--secret", SECRET, "--clients", str(CLIENTS), "--pps", str(PPS), "--size", "172",
-             "--duration", str(SECONDS), "--echo", "--json", result],
+             "--duration", str(SECONDS), "--echo", "--json", result]
+            + (["--kernel-echo", "p0"] if kernel_echo else []),
             capture_output=True, text=True, timeout=150)
         if not check(f"{label}: the load generator ran", run.returncode == 0 and
                      os.path.exists(result), (run.stdout + run.stderr)[-800:]):
@@ -253,6 +258,9 @@ def load(mode, privileged=True):
         rc = server.stop()
     check(f"{label}: stopped cleanly, no filter left", rc == 0 and "bpf" not in filters(),
           f"exit {rc}")
+    if kernel_echo:
+        left = netns.sh("tc", "filter", "show", "dev", "p0", "ingress", ns=OUT, check_rc=False)
+        check(f"{label}: the load generator took its echo program away", "bpf" not in left, left)
 
 
 # --- 2 and 3. Lifecycle --------------------------------------------------
@@ -419,9 +427,14 @@ def main():
         print(f"SKIP: the kernel or the privileges refuse the program here: {e}")
         return 77
     try:
-        parts = os.environ.get("FAST_PATH_PARTS", "on off auto lifecycle leftover").split()
+        parts = os.environ.get("FAST_PATH_PARTS",
+                               "on off auto echo lifecycle leftover").split()
         if "on" in parts:
             load("on")
+        if "echo" in parts:
+            # The benchmark's peer (turnpike-loadgen --kernel-echo): the
+            # echo in the kernel counts and returns every packet unchanged.
+            load("on", kernel_echo=True)
         if "off" in parts:
             load("off")
         if "auto" in parts:
