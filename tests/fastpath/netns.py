@@ -2,6 +2,7 @@
 with sockets created inside them (a socket keeps the namespace it was made
 in), so one test process can stand on both sides of the relay."""
 import ctypes
+import json
 import os
 import socket
 import subprocess
@@ -58,15 +59,19 @@ def socket_in(ns, kind=socket.SOCK_DGRAM):
         os.close(target)
 
 
-def http(ns, address, method, path, headers=None, timeout=5.0):
-    """One HTTP/1.0 exchange with a server inside `ns`: (status, body)."""
+def http(ns, address, method, path, headers=None, timeout=5.0, body=None):
+    """One HTTP/1.0 exchange with a server inside `ns`: (status, body).
+    `body`, when given, is sent as JSON."""
     s = socket_in(ns, socket.SOCK_STREAM)
     s.settimeout(timeout)
     try:
         s.connect(address)
+        payload = b"" if body is None else json.dumps(body).encode()
         lines = [f"{method} {path} HTTP/1.0", f"Host: {address[0]}"]
         lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-        s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        if body is not None:
+            lines += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
+        s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
         data = b""
         while chunk := s.recv(65536):
             data += chunk

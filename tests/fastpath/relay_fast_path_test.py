@@ -24,7 +24,9 @@ a NIC hands up full checksums; see the README for CHECKSUM_PARTIAL).
   2. With the fast path on, each way a channel leaves the kernel stops it at
      once: the allocation deleted (Refresh 0), a kick (DELETE
      /admin/allocations?user=), and a drain (SIGTERM, then the deadline):
-     nothing reaches the peer after it, and user space counts the drops.
+     nothing reaches the peer after it, and user space counts the drops;
+     and a call that ends (POST /v1/calls/{id}/end), whose call-bound TURN
+     credentials the allocation was made with.
   3. Malformed ChannelData on a bound channel (short, a length over the
      datagram, an unbound channel number) is never relayed.
   4. A server killed with SIGKILL leaves its filter relaying; the next start
@@ -36,6 +38,9 @@ moved (tests/unit/turn/kernel_channels_test.cc) and in the kernel itself
 Usage (as root): relay_fast_path_test.py TURNPIKE LOADGEN
 Exit 0 all passed, 1 a failure, 77 skipped (not root, or no BPF here).
 """
+import base64
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -58,6 +63,8 @@ METRICS = ("127.0.0.1", 9641)
 CONTROL = ("127.0.0.1", 8088)
 SECRET = "fast-path-secret"
 TOKEN = "fast-path-admin-token"
+API = ("127.0.0.1", 8443)
+USER_SECRET = "fast-path-user-token-secret"
 CLIENTS, PPS, SECONDS = 20, 100, 2
 
 failures = []
@@ -74,7 +81,7 @@ def check(name, ok, detail=""):
 class Server:
     """turnpike in the relay namespace, started by us and stopped by PID."""
 
-    def __init__(self, mode, privileged=True, label=""):
+    def __init__(self, mode, privileged=True, label="", calls=False):
         self.label = label or mode
         self.config = os.path.join(work, f"{self.label}.yaml")
         self.log_path = os.path.join(work, f"{self.label}.log")
@@ -103,7 +110,11 @@ control:
 drain:
   deadline: 2s
 api:
-  listen: []
+  listen: [{'"%s:%d"' % API if calls else ''}]
+  tls: false
+  user_tokens: {{hs256_secrets: ["{USER_SECRET}"]}}
+store:
+  sqlite: {{path: "{os.path.join(work, self.label + '.db')}"}}
 log:
   level: info
   format: json
@@ -295,13 +306,13 @@ def load(mode, privileged=True, kernel_echo=False, detach=False):
 class Side:
     """One client socket and one peer socket in the outside namespace."""
 
-    def __init__(self, user):
+    def __init__(self, user, credentials=None):
         self.peer = netns.socket_in(OUT)
         self.peer.bind((PEER_IP, 0))
         self.peer.setblocking(False)
         sock = netns.socket_in(OUT)
         sock.bind((CLIENT_IP, 0))
-        username, password = rest_credentials(SECRET, user)
+        username, password = credentials or rest_credentials(SECRET, user)
         self.client = Client(sock, SERVER, username, password)
         self.client.allocate()
         self.client.channel_bind(0x4001, self.peer.getsockname())
@@ -405,6 +416,105 @@ def lifecycle():
         server.stop()
 
 
+def user_token(user):
+    """An HS256 user token (RFC 7519) as the app's backend would sign it."""
+    def b64(raw):
+        return base64.urlsafe_b64encode(raw).rstrip(b"=")
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    claims = b64(json.dumps({"sub": user, "exp": int(time.time()) + 600}).encode())
+    mac = hmac.new(USER_SECRET.encode(), head + b"." + claims, hashlib.sha256).digest()
+    return (head + b"." + claims + b"." + b64(mac)).decode()
+
+
+def api(method, path, user, body):
+    status, text = netns.http(RLY, API, method, path,
+                              {"Authorization": f"Bearer {user_token(user)}"}, body=body)
+    try:
+        return status, json.loads(text)
+    except ValueError:
+        return status, {"raw": text}
+
+
+def event_socket(user, device):
+    """A device's WebSocket (RFC 6455) on /v1/events, after hello.ok: what
+    makes a callee reachable, so the call rings instead of ending."""
+    s = netns.socket_in(RLY, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(API)
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall((f"GET /v1/events?access_token={user_token(user)} HTTP/1.1\r\n"
+               f"Host: {API[0]}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        head += chunk
+    if b" 101 " not in head.split(b"\r\n", 1)[0]:
+        raise RuntimeError(f"no upgrade: {head[:200]!r}")
+    text = json.dumps({"event": "hello", "deviceId": device, "foreground": True}).encode()
+    mask = os.urandom(4)
+    assert len(text) < 126
+    s.sendall(bytes([0x81, 0x80 | len(text)]) + mask +
+              bytes(b ^ mask[i % 4] for i, b in enumerate(text)))
+    answer = head.split(b"\r\n\r\n", 1)[1]
+    while b"hello.ok" not in answer:
+        chunk = s.recv(4096)
+        if not chunk:
+            raise RuntimeError("the socket closed before hello.ok")
+        answer += chunk
+    return s
+
+
+def revoked_call():
+    """A call that ends takes its allocations' channels out of the kernel."""
+    server = Server("on", label="revoked", calls=True)
+    payloads = [b"call media %03d" % i for i in range(20)]
+    try:
+        for user, device in (("alice", "dev-a"), ("bob", "dev-b")):
+            status, body = api("POST", "/v1/devices/register", user,
+                               {"deviceId": device, "platform": "android"})
+            check(f"revoked call: {user}'s device registered", status == 200, f"{status} {body}")
+        bob = event_socket("bob", "dev-b")
+        status, call = api("POST", "/v1/calls", "alice",
+                           {"deviceId": "dev-a", "callees": ["bob"], "type": "audio"})
+        if not check("revoked call: created and ringing, with TURN credentials",
+                     status == 201 and "turn" in call
+                     and call.get("call", {}).get("state") == "ringing", f"{status} {call}"):
+            return
+        side = Side("alice", (call["turn"]["username"], call["turn"]["password"]))
+        k0 = sample(server.metrics(), "turnpike_fast_path_packets_total",
+                    verdict="relayed_to_peer")
+        side.send(payloads[:5])
+        got = side.at_peer()
+        m = server.metrics_when(lambda m: sample(
+            m, "turnpike_fast_path_packets_total", verdict="relayed_to_peer") >= k0 + 5)
+        check("revoked call: relayed in the kernel while the call lives",
+              got == payloads[:5] and sample(m, "turnpike_fast_path_packets_total",
+                                             verdict="relayed_to_peer") - k0 == 5)
+        status, body = api("POST", f"/v1/calls/{call['call']['callId']}/end", "alice",
+                           {"deviceId": "dev-a"})
+        check("revoked call: ended", status == 200, f"{status} {body}")
+        time.sleep(1.0)  # the bound the issue sets: within a second
+        side.send(payloads)
+        got = side.at_peer()
+        m = server.metrics_when(lambda m: sample(m, "turnpike_fast_path_flows") == 0)
+        check("revoked call: nothing reaches the peer a second after the end, no flow left",
+              got == [] and sample(m, "turnpike_fast_path_flows") == 0, f"{len(got)} arrived")
+        deleted = [e for e in server.events("allocation.deleted")
+                   if e.get("reason") == "call_ended"]
+        check("revoked call: the usage record says call_ended and counts the kernel's 5",
+              len(deleted) == 1 and deleted[0].get("packets_client_to_peer") == 5,
+              json.dumps(deleted))
+        side.close()
+        bob.close()
+    except (TurnError, RuntimeError, OSError) as e:
+        check("revoked call: exchanges", False, str(e))
+    finally:
+        server.stop()
+
+
 def leftover():
     """A server killed outright leaves its filter (and flows) in the kernel;
     the next one takes them off at start, before relaying anything."""
@@ -455,7 +565,7 @@ def main():
         return 77
     try:
         parts = os.environ.get("FAST_PATH_PARTS",
-                               "on off auto detach echo lifecycle leftover").split()
+                               "on off auto detach echo lifecycle revoked leftover").split()
         if "on" in parts:
             load("on")
         if "detach" in parts:
@@ -472,6 +582,8 @@ def main():
             load("auto", privileged=False)
         if "lifecycle" in parts:
             lifecycle()
+        if "revoked" in parts:
+            revoked_call()
         if "leftover" in parts:
             leftover()
     finally:
