@@ -720,8 +720,8 @@ int main(int argc, char** argv) {
   }
   if (opt.ramp) {
     std::printf("the ramp ended by %s\n", ended_by == "generator"
-                                                ? "the generator falling behind its schedule"
-                                                : ended_by.c_str());
+                                              ? "the generator falling behind its schedule"
+                                              : ended_by.c_str());
   }
   if (!opt.json.empty()) {
     std::ofstream(opt.json) << nlohmann::json{{"mode", opt.mode},
