@@ -7,6 +7,8 @@
 #ifdef TURNPIKE_KERNEL_ECHO
 #include <bpf/libbpf.h>
 #include <echo_peer.skel.h>
+
+#include "relay/fastpath/tc_ingress.h"
 #endif
 
 namespace turnpike::loadgen {
@@ -15,30 +17,17 @@ namespace turnpike::loadgen {
 
 namespace {
 // Our own filter slot at the interface's ingress (the relay uses another).
-constexpr std::uint32_t kHandle = 0x7e0;
-constexpr std::uint32_t kPriority = 7;
+constexpr fastpath::TcSlot kSlot{0x7e0, 7};
 
 int silent(libbpf_print_level /*level*/, const char* /*format*/, va_list /*args*/) { return 0; }
 }  // namespace
 
 struct KernelEcho::Program {
   echo_peer_bpf* skeleton = nullptr;
-  bpf_tc_hook hook{};
-  bool created_qdisc = false;
-  bool attached = false;
+  std::unique_ptr<fastpath::TcIngressFilter> filter;
 
   ~Program() {
-    if (attached) {
-      bpf_tc_opts options{};
-      options.sz = sizeof(options);
-      options.handle = kHandle;
-      options.priority = kPriority;
-      bpf_tc_detach(&hook, &options);
-    }
-    if (created_qdisc) {
-      hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
-      bpf_tc_hook_destroy(&hook);
-    }
+    filter.reset();  // the filter goes before the program it runs
     echo_peer_bpf::destroy(skeleton);
   }
 };
@@ -63,26 +52,11 @@ std::unique_ptr<KernelEcho> KernelEcho::attach(const std::string& interface, in_
     error = std::string("cannot load the echo program: ") + std::strerror(-loaded);
     return nullptr;
   }
-  program->hook.sz = sizeof(program->hook);
-  program->hook.ifindex = static_cast<int>(ifindex);
-  program->hook.attach_point = BPF_TC_INGRESS;
-  const int created = bpf_tc_hook_create(&program->hook);
-  if (created != 0 && created != -EEXIST) {
-    error = std::string("cannot add a clsact qdisc: ") + std::strerror(-created);
+  program->filter = fastpath::TcIngressFilter::attach(
+      ifindex, kSlot, bpf_program__fd(program->skeleton->progs.echo_peer), error);
+  if (!program->filter) {
     return nullptr;
   }
-  program->created_qdisc = created == 0;
-  bpf_tc_opts options{};
-  options.sz = sizeof(options);
-  options.handle = kHandle;
-  options.priority = kPriority;
-  options.prog_fd = bpf_program__fd(program->skeleton->progs.echo_peer);
-  options.flags = BPF_TC_F_REPLACE;
-  if (const int attached = bpf_tc_attach(&program->hook, &options); attached != 0) {
-    error = std::string("cannot attach the echo program: ") + std::strerror(-attached);
-    return nullptr;
-  }
-  program->attached = true;
   return std::unique_ptr<KernelEcho>(new KernelEcho(std::move(program)));
 }
 

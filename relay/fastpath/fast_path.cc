@@ -21,8 +21,7 @@ namespace {
 
 // Our filter's place in each interface's clsact ingress: fixed, so a
 // process that died without detaching leaves a filter the next one replaces.
-constexpr std::uint32_t kFilterHandle = 0x7470;  // "tp"
-constexpr std::uint32_t kFilterPriority = 0x7470;
+constexpr TcSlot kFilterSlot{0x7470, 0x7470};  // "tp"
 
 std::string errorText(const std::string& what, int error) {
   return what + ": " + std::strerror(error < 0 ? -error : error);
@@ -95,80 +94,33 @@ std::size_t FastPath::detachLeftovers() {
     return 0;
   }
   for (const struct if_nameindex* i = interfaces; i->if_index != 0; ++i) {
-    bpf_tc_hook hook{};
-    hook.sz = sizeof(hook);
-    hook.ifindex = static_cast<int>(i->if_index);
-    hook.attach_point = BPF_TC_INGRESS;
-    bpf_tc_opts options{};
-    options.sz = sizeof(options);
-    options.handle = kFilterHandle;
-    options.priority = kFilterPriority;
-    if (bpf_tc_query(&hook, &options) == 0) {
-      options.prog_fd = 0;
-      options.prog_id = 0;
-      options.flags = 0;
-      removed += bpf_tc_detach(&hook, &options) == 0 ? 1 : 0;
-    }
+    removed += TcIngressFilter::detachAt(i->if_index, kFilterSlot) ? 1 : 0;
   }
   if_freenameindex(interfaces);
   return removed;
 }
 
 bool FastPath::attachedTo(std::uint32_t ifindex) const {
-  return std::any_of(hooks_.begin(), hooks_.end(),
-                     [&](const Hook& h) { return h.ifindex == ifindex; });
+  return std::any_of(filters_.begin(), filters_.end(),
+                     [&](const auto& f) { return f->ifindex() == ifindex; });
 }
 
 bool FastPath::attachTo(std::uint32_t ifindex, std::string& error) {
   if (attachedTo(ifindex)) {
     return true;
   }
-  bpf_tc_hook hook{};
-  hook.sz = sizeof(hook);
-  hook.ifindex = static_cast<int>(ifindex);
-  hook.attach_point = BPF_TC_INGRESS;
-  const int created = bpf_tc_hook_create(&hook);
-  if (created != 0 && created != -EEXIST) {
-    error = errorText("cannot add a clsact qdisc to interface " + std::to_string(ifindex), created);
+  auto filter = TcIngressFilter::attach(ifindex, kFilterSlot,
+                                        bpf_program__fd(skeleton_->progs.tp_ingress), error);
+  if (!filter) {
     return false;
   }
-  hooks_.push_back(Hook{ifindex, created == 0});
-  bpf_tc_opts options{};
-  options.sz = sizeof(options);
-  options.handle = kFilterHandle;
-  options.priority = kFilterPriority;
-  options.prog_fd = bpf_program__fd(skeleton_->progs.tp_ingress);
-  options.flags = BPF_TC_F_REPLACE;
-  if (const int attached = bpf_tc_attach(&hook, &options); attached != 0) {
-    error = errorText("cannot attach to interface " + std::to_string(ifindex), attached);
-    return false;
-  }
+  filters_.push_back(std::move(filter));
   return true;
 }
 
 FastPath::~FastPath() {
-  detach();
+  filters_.clear();  // the filters go before the program they run
   channel_data_bpf::destroy(skeleton_);
-}
-
-// Our filter goes; the qdisc only where we made it (others may use it).
-void FastPath::detach() {
-  for (const Hook& h : hooks_) {
-    bpf_tc_hook hook{};
-    hook.sz = sizeof(hook);
-    hook.ifindex = static_cast<int>(h.ifindex);
-    hook.attach_point = BPF_TC_INGRESS;
-    bpf_tc_opts options{};
-    options.sz = sizeof(options);
-    options.handle = kFilterHandle;
-    options.priority = kFilterPriority;
-    bpf_tc_detach(&hook, &options);
-    if (h.created_qdisc) {
-      hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
-      bpf_tc_hook_destroy(&hook);
-    }
-  }
-  hooks_.clear();
 }
 
 std::optional<std::uint32_t> FastPath::install(const ChannelFlow& flow) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "relay/fastpath/flow_abi.h"
+#include "relay/fastpath/tc_ingress.h"
 
 struct channel_data_bpf;
 
@@ -87,14 +88,9 @@ class FastPath {
 
  private:
   FastPath() = default;
-  void detach();
 
   channel_data_bpf* skeleton_ = nullptr;
-  struct Hook {
-    std::uint32_t ifindex;
-    bool created_qdisc;
-  };
-  std::vector<Hook> hooks_;
+  std::vector<std::unique_ptr<TcIngressFilter>> filters_;
   struct Installed {
     tp_client_key client;
     tp_peer_key peer;
