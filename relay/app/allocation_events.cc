@@ -66,12 +66,19 @@ void AllocationEvents::onAllocationDeleted(const turn::Allocation& a, turn::Dele
 
 void AllocationEvents::onPermissionInstalled(const turn::Allocation& a,
                                              const stun::TransportAddress& peer) {
+  // The arguments cost address formatting on every request: only when shown.
+  if (!spdlog::should_log(spdlog::level::debug)) {
+    return;
+  }
   spdlog::debug("permission installed: allocation={} peer={}", allocationIdText(a.id),
                 peer.toString());
 }
 
 void AllocationEvents::onChannelBound(const turn::Allocation& a, std::uint16_t channel,
                                       const stun::TransportAddress& peer) {
+  if (!spdlog::should_log(spdlog::level::debug)) {
+    return;
+  }
   spdlog::debug("channel bound: allocation={} channel=0x{:04x} peer={}", allocationIdText(a.id),
                 channel, peer.toString());
 }
