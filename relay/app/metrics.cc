@@ -271,6 +271,12 @@ std::vector<MetricFamily> MetricsCollector::collectAll() const {
       family("turnpike_allocations_total", "Allocate outcomes.", MetricType::Counter);
   add(allocations, static_cast<double>(c.allocations_created), {{"result", "success"}});
   add(allocations, static_cast<double>(failed), {{"result", "error"}});
+  auto kept = family("turnpike_relay_sockets_kept_total",
+                     "Relay sockets of ended allocations given to a new one (reused), and "
+                     "those closed instead because a peer still sent to them (spoilt).",
+                     MetricType::Counter);
+  add(kept, static_cast<double>(c.relay_sockets_reused), {{"result", "reused"}});
+  add(kept, static_cast<double>(c.relay_sockets_spoilt), {{"result", "spoilt"}});
 
   MetricFamily duration = family("turnpike_allocation_duration_seconds",
                                  "Lifetime of deleted allocations.", MetricType::Histogram);

@@ -16,6 +16,19 @@
 #include "relay/turn/turn_server.h"
 
 namespace turnpike::net {
+namespace {
+
+// RFC 8656 §7.2 DONT-FRAGMENT: DF on relayed datagrams (IPv4 only; IPv6
+// routers never fragment). Off is IP_PMTUDISC_WANT, a new socket's default
+// unless net.ipv4.ip_no_pmtu_disc is set.
+void setDontFragment(int fd, int family, bool on) {
+  if (family == AF_INET) {
+    const int pmtu = on ? IP_PMTUDISC_DO : IP_PMTUDISC_WANT;
+    ::setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu);
+  }
+}
+
+}  // namespace
 
 WorkerNetwork::WorkerNetwork(EventLoop& loop, const conf::SocketBuffers& relay_buffers)
     : loop_(loop), buffers_(relay_buffers), to_clients_(loop) {}
@@ -64,20 +77,38 @@ std::optional<turn::RelaySocketId> WorkerNetwork::openRelaySocket(
     return std::nullopt;  // the port is held by someone else; the caller tries another
   }
   applySocketBuffers(fd, buffers_.relay_receive, buffers_.relay_send);
-  if (dont_fragment && family == AF_INET) {
-    const int pmtu = IP_PMTUDISC_DO;  // RFC 8656 §7.2 DONT-FRAGMENT: set DF on relayed datagrams
-    ::setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu);
+  if (dont_fragment) {
+    setDontFragment(fd, family, true);
   }
   auto s = std::make_unique<RelaySocket>();
   s->owner = this;
   s->id = next_id_++;
   s->fd = fd;
+  s->family = family;
   s->read_event =
       event_new(loop_.base(), fd, EV_READ | EV_PERSIST, &WorkerNetwork::onPeerReadable, s.get());
   event_add(s->read_event, nullptr);
   const auto id = s->id;
   sockets_.emplace(id, std::move(s));
   return id;
+}
+
+bool WorkerNetwork::reuseRelaySocket(turn::RelaySocketId socket,
+                                     std::optional<bool> dont_fragment) {
+  const auto it = sockets_.find(socket);
+  if (it == sockets_.end()) {
+    return false;
+  }
+  // Whatever a peer sent since the last read would reach the new
+  // allocation: such a socket is not reused. Usually this read finds nothing.
+  std::uint8_t byte = 0;
+  if (::recv(it->second->fd, &byte, sizeof byte, MSG_DONTWAIT) >= 0) {
+    return false;
+  }
+  if (dont_fragment) {
+    setDontFragment(it->second->fd, it->second->family, *dont_fragment);
+  }
+  return true;
 }
 
 void WorkerNetwork::closeRelaySocket(turn::RelaySocketId socket) {

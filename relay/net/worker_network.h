@@ -43,6 +43,8 @@ class WorkerNetwork final : public turn::RelayNetwork {
   std::optional<turn::RelaySocketId> openRelaySocket(const stun::TransportAddress& address,
                                                      bool dont_fragment) override;
   void closeRelaySocket(turn::RelaySocketId socket) override;
+  [[nodiscard]] bool keepsRelaySockets() const override { return true; }
+  bool reuseRelaySocket(turn::RelaySocketId socket, std::optional<bool> dont_fragment) override;
   void sendToPeer(turn::RelaySocketId socket, const stun::TransportAddress& peer,
                   std::span<const std::uint8_t> bytes) override;
   void sendToClient(const turn::FiveTuple& five_tuple,
@@ -63,6 +65,7 @@ class WorkerNetwork final : public turn::RelayNetwork {
     WorkerNetwork* owner = nullptr;
     turn::RelaySocketId id = 0;
     int fd = -1;
+    int family = 0;
     event* read_event = nullptr;
   };
   static void onPeerReadable(int fd, short what, void* arg);

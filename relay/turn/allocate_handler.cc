@@ -149,6 +149,14 @@ std::optional<std::pair<std::uint16_t, RelaySocketId>> openRelay(const Request& 
     }
     return std::make_pair(*port, *socket);
   }
+  // A plain UDP allocation takes a kept socket first (one quiet long
+  // enough), or any kept one when the address has no port left.
+  const bool plain = !r.tcp && !r.even_port && !r.reserve_next;
+  if (plain) {
+    if (auto kept = core.reuseRelaySocket(relay, r.dont_fragment, false)) {
+      return kept;
+    }
+  }
   // Ports the kernel refused stay held until we give up, so no attempt picks
   // the same one twice.
   std::array<std::uint16_t, 8> refused{};
@@ -176,6 +184,9 @@ std::optional<std::pair<std::uint16_t, RelaySocketId>> openRelay(const Request& 
   }
   for (std::size_t i = 0; i < n_refused; ++i) {
     relay.ports->release(refused[i]);
+  }
+  if (!opened && plain) {
+    opened = core.reuseRelaySocket(relay, r.dont_fragment, true);
   }
   return opened;
 }
@@ -258,6 +269,7 @@ Outcome handleAllocate(const RequestContext& ctx, const auth::AuthResult& auth, 
   a->relayed = relay->advertised;
   a->relayed.port = opened->first;
   a->socket = opened->second;
+  a->dont_fragment = r.dont_fragment;
   a->username = auth.credential.username;
   a->user_id = auth.credential.user_id;
   a->realm = core.authenticator->realm();

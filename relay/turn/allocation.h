@@ -80,6 +80,7 @@ struct Allocation {
   stun::TransportAddress relay_bind;  ///< where the relay socket is bound
   stun::TransportAddress relayed;     ///< what XOR-RELAYED-ADDRESS advertises
   RelaySocketId socket = 0;
+  bool dont_fragment = false;  ///< DONT-FRAGMENT was asked: the relay socket sets DF
 
   // The credential that created it: later requests must use the same (441).
   std::string username;

@@ -94,6 +94,7 @@ void handlePeerData(RelaySocketId socket, const stun::TransportAddress& peer,
   Allocation* a = core.allocations.findBySocket(socket);
   if (a == nullptr) {
     ++core.counters.no_allocation;
+    core.relaySocketTouched(socket);  // a kept socket a peer still sends to
     return;
   }
   const auto now = core.clock.now();

@@ -28,6 +28,16 @@ class RelayNetwork {
   virtual std::optional<RelaySocketId> openRelaySocket(const stun::TransportAddress& address,
                                                        bool dont_fragment) = 0;
   virtual void closeRelaySocket(RelaySocketId socket) = 0;
+  /// True when a relay socket may outlive its allocation, kept open for the
+  /// next one (RelaySocketReserve). A network without reuseRelaySocket
+  /// keeps this default, and every socket is closed with its allocation.
+  [[nodiscard]] virtual bool keepsRelaySockets() const { return false; }
+  /// Readies a kept relay socket for a new allocation, setting
+  /// DONT-FRAGMENT as given (left as it is when nullopt). False when a
+  /// datagram was waiting in it: the caller then closes it.
+  virtual bool reuseRelaySocket(RelaySocketId /*socket*/, std::optional<bool> /*dont_fragment*/) {
+    return false;
+  }
   virtual void sendToPeer(RelaySocketId socket, const stun::TransportAddress& peer,
                           std::span<const std::uint8_t> bytes) = 0;
   virtual void sendToClient(const FiveTuple& five_tuple, std::span<const std::uint8_t> bytes) = 0;

@@ -59,6 +59,10 @@ struct ServerCounters {
   // Allocations and relayed traffic.
   std::uint64_t allocations_created = 0;
   std::uint64_t allocations_deleted = 0;
+  /// Relay sockets kept from ended allocations (RelaySocketReserve): given
+  /// to a new one, or closed because a peer still sent to them.
+  std::uint64_t relay_sockets_reused = 0;
+  std::uint64_t relay_sockets_spoilt = 0;
   std::array<TrafficCounters, 3> relayed{};  ///< by client transport (Transport index)
   /// The kernel data path's part of `relayed`, and its flows (KernelRelay).
   TrafficCounters kernel_relayed;

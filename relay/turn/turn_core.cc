@@ -14,23 +14,94 @@ void TurnCore::releasePort(const stun::TransportAddress& bound) {
   }
 }
 
+namespace {
+
+// The entry of `relays` for a relay address, or relays.size().
+std::size_t relayIndex(const std::vector<RelayEndpoint>& relays,
+                       const stun::TransportAddress& address) {
+  std::size_t i = 0;
+  while (i < relays.size() &&
+         (relays[i].bind.family != address.family || relays[i].bind.ip != address.ip)) {
+    ++i;
+  }
+  return i;
+}
+
+}  // namespace
+
+void TurnCore::retireRelaySocket(RelaySocketId socket, const stun::TransportAddress& bound,
+                                 bool dont_fragment) {
+  const std::size_t i = relayIndex(relays, bound);
+  std::optional<RelaySocketReserve::Parked> closing =
+      RelaySocketReserve::Parked{socket, bound, dont_fragment};
+  if (i < reserves.size() && network.keepsRelaySockets()) {
+    closing = reserves[i].park(*closing, clock.now());
+  }
+  if (closing) {
+    network.closeRelaySocket(closing->socket);
+    releasePort(closing->bound);
+  }
+}
+
+std::optional<std::pair<std::uint16_t, RelaySocketId>> TurnCore::reuseRelaySocket(
+    const RelayEndpoint& relay, bool dont_fragment, bool any_age) {
+  const std::size_t i = relayIndex(relays, relay.bind);
+  if (i >= reserves.size()) {
+    return std::nullopt;
+  }
+  std::vector<RelaySocketReserve::Parked> spoilt;
+  std::optional<std::pair<std::uint16_t, RelaySocketId>> reused;
+  // A few tries: each failed one closes a socket a peer still sends to.
+  for (int attempt = 0; attempt < 4 && !reused; ++attempt) {
+    const auto parked = reserves[i].take(clock.now(), any_age, spoilt);
+    if (!parked) {
+      break;
+    }
+    const auto set_df =
+        parked->dont_fragment != dont_fragment ? std::optional(dont_fragment) : std::nullopt;
+    if (network.reuseRelaySocket(parked->socket, set_df)) {
+      reused = std::make_pair(parked->bound.port, parked->socket);
+    } else {
+      spoilt.push_back(*parked);
+    }
+  }
+  for (const auto& s : spoilt) {
+    network.closeRelaySocket(s.socket);
+    releasePort(s.bound);
+  }
+  counters.relay_sockets_reused += reused ? 1 : 0;
+  counters.relay_sockets_spoilt += spoilt.size();
+  return reused;
+}
+
+void TurnCore::relaySocketTouched(RelaySocketId socket) {
+  for (auto& reserve : reserves) {
+    if (reserve.touched(socket)) {
+      return;
+    }
+  }
+}
+
 void TurnCore::deleteAllocation(Allocation& allocation, DeletionReason reason) {
   dropKernelChannels(allocation, *this);  // its final counts include the kernel's
   closeTcpPeers(allocation, *this);
   auto owned = allocations.remove(allocation);
-  network.closeRelaySocket(owned->socket);
-  if (owned->additional) {
-    network.closeRelaySocket(owned->additional->socket);
-    releasePort(owned->additional->bind);
+  if (owned->tcp) {
+    network.closeRelaySocket(owned->socket);
+    releasePort(owned->relay_bind);
+  } else {
+    retireRelaySocket(owned->socket, owned->relay_bind, owned->dont_fragment);
   }
-  for (auto& relay : relays) {
-    if (relay.bind.family == owned->relay_bind.family && relay.bind.ip == owned->relay_bind.ip) {
-      relay.ports->release(owned->relay_bind.port);
-      if (owned->reservation_token) {
-        // A reservation nobody claimed goes back too.
-        if (const auto held = relay.ports->claim(*owned->reservation_token)) {
-          relay.ports->release(*held);
-        }
+  if (owned->additional) {
+    // The IPv6 half never sets DF (IP_MTU_DISCOVER is IPv4's).
+    retireRelaySocket(owned->additional->socket, owned->additional->bind, false);
+  }
+  if (owned->reservation_token) {
+    // A reservation nobody claimed goes back too.
+    const std::size_t i = relayIndex(relays, owned->relay_bind);
+    if (i < relays.size()) {
+      if (const auto held = relays[i].ports->claim(*owned->reservation_token)) {
+        relays[i].ports->release(*held);
       }
     }
   }
@@ -125,6 +196,8 @@ ServerCounters& ServerCounters::operator+=(const ServerCounters& o) {
   auth_quota += o.auth_quota;
   allocations_created += o.allocations_created;
   allocations_deleted += o.allocations_deleted;
+  relay_sockets_reused += o.relay_sockets_reused;
+  relay_sockets_spoilt += o.relay_sockets_spoilt;
   for (std::size_t i = 0; i < relayed.size(); ++i) {
     relayed[i] += o.relayed[i];
   }

@@ -13,6 +13,8 @@
 #include "relay/turn/peer_policy.h"
 #include "relay/turn/quota_ledger.h"
 #include "relay/turn/relay_network.h"
+#include "relay/turn/relay_port_pool.h"
+#include "relay/turn/relay_socket_reserve.h"
 #include "relay/turn/server_counters.h"
 #include "relay/turn/source_rate_limiter.h"
 #include "relay/turn/turn_settings.h"
@@ -34,12 +36,26 @@ struct TurnCore {
         quotas(quotas_in),
         relays(std::move(relays_in)),
         observer(observer_in),
-        limiter(settings.unauthenticated_rate) {}
+        limiter(settings.unauthenticated_rate) {
+    for (const auto& relay : relays) {
+      reserves.emplace_back(relay.ports != nullptr ? relay.ports->capacity() : 0);
+    }
+  }
 
   /// Deletes an allocation: closes its socket, returns its port and quota.
   void deleteAllocation(Allocation& allocation, DeletionReason reason);
   /// Returns a relay port to the pool of the relay address it was bound on.
   void releasePort(const stun::TransportAddress& bound);
+  /// The UDP relay socket of an allocation that ended: kept for the next
+  /// Allocate where the network allows it, else closed and its port returned.
+  void retireRelaySocket(RelaySocketId socket, const stun::TransportAddress& bound,
+                         bool dont_fragment);
+  /// A kept socket of relay address `relay` ready for a new allocation, with
+  /// its port; nullopt when none is quiet yet (any clean one with `any_age`).
+  std::optional<std::pair<std::uint16_t, RelaySocketId>> reuseRelaySocket(
+      const RelayEndpoint& relay, bool dont_fragment, bool any_age);
+  /// A datagram reached a socket no allocation has: a kept one is spoilt.
+  void relaySocketTouched(RelaySocketId socket);
   /// Takes reloaded settings, credentials and peer policy (on the worker's
   /// thread; whoever calls keeps `auth` and `peer_policy` alive).
   void reload(const TurnSettings& next, const auth::Authenticator& auth,
@@ -53,6 +69,8 @@ struct TurnCore {
   const PeerPolicy* policy;
   QuotaLedger& quotas;
   std::vector<RelayEndpoint> relays;
+  /// Kept relay sockets, one reserve per entry of `relays`.
+  std::vector<RelaySocketReserve> reserves;
   AllocationObserver& observer;
 
   /// Set by the process while it drains: new allocations are turned away.

@@ -28,6 +28,13 @@ class FakeNetwork final : public turn::RelayNetwork {
     return id;
   }
   void closeRelaySocket(turn::RelaySocketId socket) override { open.erase(socket); }
+  [[nodiscard]] bool keepsRelaySockets() const override { return keeps_sockets; }
+  bool reuseRelaySocket(turn::RelaySocketId socket, std::optional<bool> dont_fragment) override {
+    if (open.count(socket) == 0 || waiting.count(socket) != 0) return false;
+    if (dont_fragment) last_dont_fragment = *dont_fragment;
+    ++reused;
+    return true;
+  }
   void sendToPeer(turn::RelaySocketId socket, const stun::TransportAddress& peer,
                   std::span<const std::uint8_t> bytes) override {
     to_peers.push_back({socket, peer, {bytes.begin(), bytes.end()}});
@@ -78,6 +85,9 @@ class FakeNetwork final : public turn::RelayNetwork {
   std::vector<Sent> to_peers;
   std::vector<Sent> to_clients;
   bool last_dont_fragment = false;
+  bool keeps_sockets = false;             ///< relay sockets may outlive allocations
+  std::set<turn::RelaySocketId> waiting;  ///< kept sockets with a datagram unread
+  int reused = 0;
 
  private:
   turn::RelaySocketId next_id_ = 1;
