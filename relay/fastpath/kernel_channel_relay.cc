@@ -53,10 +53,11 @@ std::optional<std::uint32_t> KernelChannelRelay::install(const turn::KernelChann
   if (!client || !server || !relayed || !peer || isLoopback(client->ip) || isLoopback(peer->ip)) {
     return std::nullopt;
   }
+  const std::lock_guard lock(mutex_);
   // Both ways leave by the interface the route names; the same interface
   // is where the other side's packets come in (symmetric routing).
-  const auto to_client = routeTo(client->ip);
-  const auto to_peer = routeTo(peer->ip);
+  const auto to_client = routes_.routeTo(client->ip);
+  const auto to_peer = routes_.routeTo(peer->ip);
   if (!to_client || !to_peer || to_client->loopback_interface || to_peer->loopback_interface) {
     return std::nullopt;
   }
@@ -75,7 +76,6 @@ std::optional<std::uint32_t> KernelChannelRelay::install(const turn::KernelChann
                          .client_ifindex = to_client->ifindex,
                          .peer_ifindex = to_peer->ifindex,
                          .expires_ns = monotonicNanoseconds(channel.expires_at)};
-  const std::lock_guard lock(mutex_);
   for (const std::uint32_t ifindex : {flow.client_ifindex, flow.peer_ifindex}) {
     if (path_->attachedTo(ifindex)) {
       continue;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "relay/fastpath/fast_path.h"
+#include "relay/fastpath/route_lookup.h"
 #include "relay/turn/kernel_relay.h"
 
 namespace turnpike::fastpath {
@@ -40,6 +41,7 @@ class KernelChannelRelay final : public turn::KernelRelay {
 
   mutable std::mutex mutex_;
   std::unique_ptr<FastPath> path_;
+  RouteLookup routes_;  ///< under mutex_
   std::size_t interfaces_ = 0;
 };
 

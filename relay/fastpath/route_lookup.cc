@@ -23,7 +23,7 @@ struct Socket {
   }
 };
 
-bool isLoopbackInterface(std::uint32_t ifindex) {
+bool interfaceIsLoopback(std::uint32_t ifindex) {
   std::array<char, IF_NAMESIZE> name{};
   if (if_indextoname(ifindex, name.data()) == nullptr) {
     return false;
@@ -66,15 +66,34 @@ std::optional<Route> parseAnswer(const std::uint8_t* data, std::size_t size) {
   if (route.ifindex == 0) {
     return std::nullopt;
   }
-  route.loopback_interface = isLoopbackInterface(route.ifindex);
   return route;
 }
 
 }  // namespace
 
-std::optional<Route> routeTo(std::uint32_t destination) {
-  const Socket s{::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE)};
-  if (s.fd < 0) {
+RouteLookup::RouteLookup()
+    : netlink_(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE)) {}
+
+RouteLookup::~RouteLookup() {
+  if (netlink_ >= 0) {
+    ::close(netlink_);
+  }
+}
+
+bool RouteLookup::isLoopbackInterface(std::uint32_t ifindex) {
+  if (const auto it = loopback_.find(ifindex); it != loopback_.end()) {
+    return it->second;
+  }
+  if (loopback_.size() >= kMaxInterfaces) {
+    loopback_.clear();
+  }
+  const bool loopback = interfaceIsLoopback(ifindex);
+  loopback_.emplace(ifindex, loopback);
+  return loopback;
+}
+
+std::optional<Route> RouteLookup::routeTo(std::uint32_t destination) {
+  if (netlink_ < 0) {
     return std::nullopt;
   }
   struct {
@@ -86,7 +105,7 @@ std::optional<Route> routeTo(std::uint32_t destination) {
   request.header.nlmsg_len = sizeof request;
   request.header.nlmsg_type = RTM_GETROUTE;
   request.header.nlmsg_flags = NLM_F_REQUEST;
-  request.header.nlmsg_seq = 1;
+  request.header.nlmsg_seq = ++sequence_;
   request.route.rtm_family = AF_INET;
   request.route.rtm_dst_len = 32;
   request.destination_attribute.rta_type = RTA_DST;
@@ -94,16 +113,30 @@ std::optional<Route> routeTo(std::uint32_t destination) {
   request.destination = destination;
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
-  if (::sendto(s.fd, &request, sizeof request, 0, reinterpret_cast<sockaddr*>(&kernel),
+  if (::sendto(netlink_, &request, sizeof request, 0, reinterpret_cast<sockaddr*>(&kernel),
                sizeof kernel) != static_cast<ssize_t>(sizeof request)) {
     return std::nullopt;
   }
+  // The answer to this question: one left over from a question that failed
+  // half way has another sequence number and is skipped.
   std::array<std::uint8_t, 1024> answer{};
-  const ssize_t got = ::recv(s.fd, answer.data(), answer.size(), 0);
-  if (got <= 0) {
-    return std::nullopt;
+  for (int read = 0; read < 4; ++read) {
+    const ssize_t got = ::recv(netlink_, answer.data(), answer.size(), 0);
+    if (got < static_cast<ssize_t>(sizeof(nlmsghdr))) {
+      return std::nullopt;
+    }
+    nlmsghdr header{};
+    std::memcpy(&header, answer.data(), sizeof header);
+    if (header.nlmsg_seq != sequence_) {
+      continue;
+    }
+    auto route = parseAnswer(answer.data(), static_cast<std::size_t>(got));
+    if (route) {
+      route->loopback_interface = isLoopbackInterface(route->ifindex);
+    }
+    return route;
   }
-  return parseAnswer(answer.data(), static_cast<std::size_t>(got));
+  return std::nullopt;
 }
 
 }  // namespace turnpike::fastpath

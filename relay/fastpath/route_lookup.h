@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <unordered_map>
 
 namespace turnpike::fastpath {
 
@@ -12,10 +13,30 @@ struct Route {
   bool loopback_interface = false;  ///< `lo`: no TC program can relay there
 };
 
-/// Asks the kernel's routing table (rtnetlink RTM_GETROUTE) for the route
-/// to `destination` (network order); nothing when there is none or the
-/// question failed. Blocking, a few microseconds: for ChannelBind, not
-/// per packet.
-std::optional<Route> routeTo(std::uint32_t destination);
+/// Asks the kernel's routing table (rtnetlink RTM_GETROUTE) how it would
+/// send to an IPv4 address. Keeps its rtnetlink socket, and remembers which
+/// interfaces are loopback (an ifindex is never reused in a namespace), so
+/// a lookup is one sendto and one recv. For ChannelBind, not per packet;
+/// not thread-safe: its owner serialises the calls.
+class RouteLookup {
+ public:
+  RouteLookup();
+  ~RouteLookup();
+  RouteLookup(const RouteLookup&) = delete;
+  RouteLookup& operator=(const RouteLookup&) = delete;
+
+  /// The route to `destination` (network order); nothing when there is
+  /// none or the question failed.
+  std::optional<Route> routeTo(std::uint32_t destination);
+
+ private:
+  bool isLoopbackInterface(std::uint32_t ifindex);
+
+  int netlink_ = -1;
+  std::uint32_t sequence_ = 0;
+  /// Interfaces seen, by ifindex; cleared when it reaches kMaxInterfaces.
+  std::unordered_map<std::uint32_t, bool> loopback_;
+  static constexpr std::size_t kMaxInterfaces = 256;
+};
 
 }  // namespace turnpike::fastpath
