@@ -5,15 +5,6 @@
 
 namespace turnpike::turn {
 
-void TurnCore::releasePort(const stun::TransportAddress& bound) {
-  for (auto& relay : relays) {
-    if (relay.bind.family == bound.family && relay.bind.ip == bound.ip) {
-      relay.ports->release(bound.port);
-      return;
-    }
-  }
-}
-
 namespace {
 
 // The entry of `relays` for a relay address, or relays.size().
@@ -28,6 +19,12 @@ std::size_t relayIndex(const std::vector<RelayEndpoint>& relays,
 }
 
 }  // namespace
+
+void TurnCore::releasePort(const stun::TransportAddress& bound) {
+  if (const std::size_t i = relayIndex(relays, bound); i < relays.size()) {
+    relays[i].ports->release(bound.port);
+  }
+}
 
 void TurnCore::retireRelaySocket(RelaySocketId socket, const stun::TransportAddress& bound,
                                  bool dont_fragment) {
