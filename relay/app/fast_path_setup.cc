@@ -19,7 +19,7 @@ std::unique_ptr<turn::KernelRelay> startFastPath(conf::FastPathMode mode, bool& 
   auto relay = fastpath::KernelChannelRelay::create(error);
   if (relay) {
     spdlog::info(
-        "fast path: on; UDP channels over IPv4 relay in the kernel (TC ingress, attached "
+        "fast path: on; UDP channels over IPv4 and IPv6 relay in the kernel (TC ingress, attached "
         "per interface as channels need it)");
     return relay;
   }

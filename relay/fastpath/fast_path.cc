@@ -1,5 +1,6 @@
 #include "relay/fastpath/fast_path.h"
 
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <net/if.h>
@@ -50,9 +51,26 @@ int libbpfLine(libbpf_print_level /*level*/, const char* format, va_list argumen
 
 }  // namespace
 
+Endpoint Endpoint::v4(std::uint32_t address, std::uint16_t port) {
+  return Endpoint{.ip = {0, 0, htonl(0xffff), address}, .port = port};
+}
+
+Endpoint Endpoint::v6(const std::uint8_t* address, std::uint16_t port) {
+  Endpoint e;
+  std::memcpy(e.ip.data(), address, sizeof e.ip);
+  e.port = port;
+  return e;
+}
+
+bool Endpoint::isV4() const { return ip[0] == 0 && ip[1] == 0 && ip[2] == htonl(0xffff); }
+
+bool Endpoint::isWildcard() const {
+  return isV4() ? ip[3] == 0 : ip == std::array<std::uint32_t, 4>{};
+}
+
 std::string_view verdictName(std::size_t verdict) {
   static constexpr std::string_view kNames[TP_VERDICTS] = {
-      "relayed_to_peer",  "relayed_to_client", "not_ipv4_udp", "no_flow",
+      "relayed_to_peer",  "relayed_to_client", "not_ip_udp", "no_flow",
       "checksum_partial", "resize_failed",     "expired"};
   return verdict < TP_VERDICTS ? kNames[verdict] : "unknown";
 }
@@ -123,53 +141,83 @@ FastPath::~FastPath() {
   channel_data_bpf::destroy(skeleton_);
 }
 
+namespace {
+
+tp_rewrite rewriteTo(const Endpoint& source, const Endpoint& destination, std::uint16_t channel,
+                     std::uint32_t ifindex, std::uint32_t slot, std::uint64_t expires_ns) {
+  tp_rewrite to{};
+  std::memcpy(to.source_ip, source.ip.data(), sizeof to.source_ip);
+  std::memcpy(to.destination_ip, destination.ip.data(), sizeof to.destination_ip);
+  to.source_port = source.port;
+  to.destination_port = destination.port;
+  to.channel = channel;
+  to.out_ifindex = ifindex;
+  to.slot = slot;
+  to.expires_ns = expires_ns;
+  return to;
+}
+
+}  // namespace
+
+FastPath::MapKeys FastPath::mapKeys(const Installed& entry) const {
+  if (entry.v6) {
+    return {bpf_map__fd(skeleton_->maps.from_clients6), &entry.client6,
+            bpf_map__fd(skeleton_->maps.from_peers6), &entry.peer6};
+  }
+  return {bpf_map__fd(skeleton_->maps.from_clients), &entry.client,
+          bpf_map__fd(skeleton_->maps.from_peers), &entry.peer};
+}
+
 std::optional<std::uint32_t> FastPath::install(const ChannelFlow& flow) {
   const bool full = free_.empty() && slots_.size() >= TP_MAX_FLOWS;
-  if (full || flow.channel < 0x4000 || flow.channel > 0x7fff) {
+  const bool v4 = flow.client.isV4();
+  // The program rewrites addresses in place: it cannot turn an IPv4
+  // datagram into an IPv6 one (RFC 6156 relaying stays in user space).
+  const bool one_family =
+      flow.server.isV4() == v4 && flow.relayed.isV4() == v4 && flow.peer.isV4() == v4;
+  if (full || !one_family || flow.channel < 0x4000 || flow.channel > 0x7fff) {
     return std::nullopt;
   }
   // Slots grow with use (a full table would be megabytes few servers need).
   const auto slot = free_.empty() ? static_cast<std::uint32_t>(slots_.size()) : free_.back();
   Installed entry;
-  entry.client = tp_client_key{.client_ip = flow.client.ip,
-                               .server_ip = flow.server.ip,
-                               .client_port = flow.client.port,
-                               .server_port = flow.server.port,
-                               .channel = flow.channel,
-                               .zero = 0};
-  entry.peer = tp_peer_key{.relayed_ip = flow.relayed.ip,
-                           .peer_ip = flow.peer.ip,
-                           .relayed_port = flow.relayed.port,
-                           .peer_port = flow.peer.port};
-  const tp_rewrite to_peer{.source_ip = flow.relayed.ip,
-                           .destination_ip = flow.peer.ip,
-                           .source_port = flow.relayed.port,
-                           .destination_port = flow.peer.port,
-                           .channel = 0,
-                           .zero = 0,
-                           .out_ifindex = flow.peer_ifindex,
-                           .slot = slot,
-                           .expires_ns = flow.expires_ns};
-  const tp_rewrite to_client{.source_ip = flow.server.ip,
-                             .destination_ip = flow.client.ip,
-                             .source_port = flow.server.port,
-                             .destination_port = flow.client.port,
-                             .channel = flow.channel,
-                             .zero = 0,
-                             .out_ifindex = flow.client_ifindex,
-                             .slot = slot,
-                             .expires_ns = flow.expires_ns};
+  entry.v6 = !v4;
+  if (v4) {
+    entry.client = tp_client_key{.client_ip = flow.client.v4Address(),
+                                 .server_ip = flow.server.v4Address(),
+                                 .client_port = flow.client.port,
+                                 .server_port = flow.server.port,
+                                 .channel = flow.channel,
+                                 .zero = 0};
+    entry.peer = tp_peer_key{.relayed_ip = flow.relayed.v4Address(),
+                             .peer_ip = flow.peer.v4Address(),
+                             .relayed_port = flow.relayed.port,
+                             .peer_port = flow.peer.port};
+  } else {
+    std::memcpy(entry.client6.client_ip, flow.client.ip.data(), sizeof entry.client6.client_ip);
+    std::memcpy(entry.client6.server_ip, flow.server.ip.data(), sizeof entry.client6.server_ip);
+    entry.client6.client_port = flow.client.port;
+    entry.client6.server_port = flow.server.port;
+    entry.client6.channel = flow.channel;
+    std::memcpy(entry.peer6.relayed_ip, flow.relayed.ip.data(), sizeof entry.peer6.relayed_ip);
+    std::memcpy(entry.peer6.peer_ip, flow.peer.ip.data(), sizeof entry.peer6.peer_ip);
+    entry.peer6.relayed_port = flow.relayed.port;
+    entry.peer6.peer_port = flow.peer.port;
+  }
+  const tp_rewrite to_peer =
+      rewriteTo(flow.relayed, flow.peer, 0, flow.peer_ifindex, slot, flow.expires_ns);
+  const tp_rewrite to_client =
+      rewriteTo(flow.server, flow.client, flow.channel, flow.client_ifindex, slot, flow.expires_ns);
   // Counters start from zero before the first packet can count.
   const std::vector<tp_flow_counters> zero(cpuCount());
   const int counters = bpf_map__fd(skeleton_->maps.counters);
-  const int clients = bpf_map__fd(skeleton_->maps.from_clients);
-  const int peers = bpf_map__fd(skeleton_->maps.from_peers);
+  const MapKeys maps = mapKeys(entry);
   if (bpf_map_update_elem(counters, &slot, zero.data(), BPF_ANY) != 0 ||
-      bpf_map_update_elem(clients, &entry.client, &to_peer, BPF_NOEXIST) != 0) {
+      bpf_map_update_elem(maps.clients, maps.client, &to_peer, BPF_NOEXIST) != 0) {
     return std::nullopt;
   }
-  if (bpf_map_update_elem(peers, &entry.peer, &to_client, BPF_NOEXIST) != 0) {
-    bpf_map_delete_elem(clients, &entry.client);
+  if (bpf_map_update_elem(maps.peers, maps.peer, &to_client, BPF_NOEXIST) != 0) {
+    bpf_map_delete_elem(maps.clients, maps.client);
     return std::nullopt;
   }
   entry.used = true;
@@ -188,8 +236,9 @@ void FastPath::remove(std::uint32_t id) {
   if (id >= slots_.size() || !slots_[id].used) {
     return;
   }
-  bpf_map_delete_elem(bpf_map__fd(skeleton_->maps.from_clients), &slots_[id].client);
-  bpf_map_delete_elem(bpf_map__fd(skeleton_->maps.from_peers), &slots_[id].peer);
+  const MapKeys maps = mapKeys(slots_[id]);
+  bpf_map_delete_elem(maps.clients, maps.client);
+  bpf_map_delete_elem(maps.peers, maps.peer);
   slots_[id].used = false;
   free_.push_back(id);
 }
@@ -204,10 +253,9 @@ bool FastPath::extend(std::uint32_t id, std::uint64_t expires_ns) {
   }
   entry.to_peer.expires_ns = expires_ns;
   entry.to_client.expires_ns = expires_ns;
-  return bpf_map_update_elem(bpf_map__fd(skeleton_->maps.from_clients), &entry.client,
-                             &entry.to_peer, BPF_EXIST) == 0 &&
-         bpf_map_update_elem(bpf_map__fd(skeleton_->maps.from_peers), &entry.peer, &entry.to_client,
-                             BPF_EXIST) == 0;
+  const MapKeys maps = mapKeys(entry);
+  return bpf_map_update_elem(maps.clients, maps.client, &entry.to_peer, BPF_EXIST) == 0 &&
+         bpf_map_update_elem(maps.peers, maps.peer, &entry.to_client, BPF_EXIST) == 0;
 }
 
 FlowCounters FastPath::counters(std::uint32_t id) const {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -14,13 +15,26 @@ struct channel_data_bpf;
 
 namespace turnpike::fastpath {
 
-/// An IPv4 address and port, both in network order, as the maps hold them.
+/// An address and port as the maps hold them: the address as four
+/// network-order words, IPv6 or IPv4-mapped (::ffff:a.b.c.d, see
+/// flow_abi.h); the port in network order.
 struct Endpoint {
-  std::uint32_t ip = 0;
+  std::array<std::uint32_t, 4> ip{};
   std::uint16_t port = 0;
+
+  /// An IPv4 address (network order) in the mapped form.
+  static Endpoint v4(std::uint32_t address, std::uint16_t port);
+  /// An IPv6 address: 16 bytes in network order.
+  static Endpoint v6(const std::uint8_t* address, std::uint16_t port);
+  [[nodiscard]] bool isV4() const;
+  /// The IPv4 address (network order) of a mapped endpoint.
+  [[nodiscard]] std::uint32_t v4Address() const { return ip[3]; }
+  /// 0.0.0.0 or ::, an address the kernel picks.
+  [[nodiscard]] bool isWildcard() const;
 };
 
-/// One channel binding the kernel may relay on its own: ChannelData from
+/// One channel binding the kernel may relay on its own, all four endpoints
+/// of one family: ChannelData from
 /// `client` to `server` on `channel` leaves `relayed` for `peer` through
 /// `peer_ifindex`; a datagram from `peer` to `relayed` becomes ChannelData
 /// from `server` to `client` through `client_ifindex`.
@@ -73,8 +87,9 @@ class FastPath {
   FastPath(const FastPath&) = delete;
   FastPath& operator=(const FastPath&) = delete;
 
-  /// The flow's id, or nothing when the table is full or the kernel
-  /// refused the entry (the flow then stays in user space).
+  /// The flow's id, or nothing when the table is full, the endpoints mix
+  /// IPv4 and IPv6, or the kernel refused the entry (the flow then stays
+  /// in user space).
   std::optional<std::uint32_t> install(const ChannelFlow& flow);
   /// Stops the kernel path for the flow at once; its counters stay
   /// readable until the id is handed out again.
@@ -92,12 +107,23 @@ class FastPath {
   channel_data_bpf* skeleton_ = nullptr;
   std::vector<std::unique_ptr<TcIngressFilter>> filters_;
   struct Installed {
-    tp_client_key client;
-    tp_peer_key peer;
-    tp_rewrite to_peer;
-    tp_rewrite to_client;
+    bool v6 = false;  ///< which pair of maps holds the keys
+    tp_client_key client{};
+    tp_peer_key peer{};
+    tp_client_key6 client6{};
+    tp_peer_key6 peer6{};
+    tp_rewrite to_peer{};
+    tp_rewrite to_client{};
     bool used = false;
   };
+  /// The map and key of each direction of an entry, for its family.
+  struct MapKeys {
+    int clients = -1;
+    const void* client = nullptr;
+    int peers = -1;
+    const void* peer = nullptr;
+  };
+  [[nodiscard]] MapKeys mapKeys(const Installed& entry) const;
   std::vector<Installed> slots_;
   std::vector<std::uint32_t> free_;
 };

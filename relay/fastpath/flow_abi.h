@@ -18,11 +18,16 @@
 
 // C names: the BPF side is C.  NOLINTBEGIN(readability-identifier-naming)
 
-/* At most this many channel flows at once (each in both maps). */
+/* At most this many channel flows at once (each in both maps of its
+ * family). */
 #define TP_MAX_FLOWS 65536
 
-/* ChannelData from a client: who sent it, to which server address, on
- * which channel. */
+/* Addresses in the IPv6 keys and in every rewrite are four network-order
+ * words: an IPv6 address, or for IPv4 the mapped form ::ffff:a.b.c.d (the
+ * IPv4 address in word 3). */
+
+/* ChannelData from a client over IPv4: who sent it, to which server
+ * address, on which channel. */
 struct tp_client_key {
   TP_U32 client_ip;
   TP_U32 server_ip;
@@ -32,7 +37,18 @@ struct tp_client_key {
   TP_U16 zero; /* always 0: keys are compared as bytes */
 };
 
-/* A datagram from a peer: which relayed address it reached, from whom. */
+/* The same over IPv6. */
+struct tp_client_key6 {
+  TP_U32 client_ip[4];
+  TP_U32 server_ip[4];
+  TP_U16 client_port;
+  TP_U16 server_port;
+  TP_U16 channel;
+  TP_U16 zero;
+};
+
+/* A datagram from a peer over IPv4: which relayed address it reached,
+ * from whom. */
 struct tp_peer_key {
   TP_U32 relayed_ip;
   TP_U32 peer_ip;
@@ -40,14 +56,24 @@ struct tp_peer_key {
   TP_U16 peer_port;
 };
 
-/* What the datagram becomes: its new addresses, the interface it leaves
- * by (the kernel routes and resolves the neighbour there), the channel
- * number for ChannelData towards the client, the flow's counter slot, and
- * when the flow stops relaying in the kernel (CLOCK_MONOTONIC nanoseconds:
- * the earlier of the channel's and the permission's expiry). */
+/* The same over IPv6. */
+struct tp_peer_key6 {
+  TP_U32 relayed_ip[4];
+  TP_U32 peer_ip[4];
+  TP_U16 relayed_port;
+  TP_U16 peer_port;
+};
+
+/* What the datagram becomes: its new addresses (of the family it came
+ * in with: the kernel does not translate between IPv4 and IPv6), the
+ * interface it leaves by (the kernel routes and resolves the neighbour
+ * there), the channel number for ChannelData towards the client, the
+ * flow's counter slot, and when the flow stops relaying in the kernel
+ * (CLOCK_MONOTONIC nanoseconds: the earlier of the channel's and the
+ * permission's expiry). */
 struct tp_rewrite {
-  TP_U32 source_ip;
-  TP_U32 destination_ip;
+  TP_U32 source_ip[4];
+  TP_U32 destination_ip[4];
   TP_U16 source_port;
   TP_U16 destination_port;
   TP_U16 channel;
@@ -70,8 +96,9 @@ struct tp_flow_counters {
 enum tp_verdict {
   TP_RELAYED_TO_PEER = 0,
   TP_RELAYED_TO_CLIENT,
-  TP_NOT_IPV4_UDP, /* or options, fragments, padding, TTL <= 1 */
-  TP_NO_FLOW,      /* not ChannelData of a flow, nor from a flow's peer */
+  TP_NOT_IP_UDP, /* or IPv4 options, IPv6 extension headers, fragments,
+                    padding, TTL or hop limit <= 1, IPv6 without a UDP checksum */
+  TP_NO_FLOW,    /* not ChannelData of a flow, nor from a flow's peer */
   TP_CHECKSUM_PARTIAL,
   TP_RESIZE_FAILED,
   TP_EXPIRED, /* a flow past its expiry: user space decides (and drops) */

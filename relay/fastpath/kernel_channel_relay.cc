@@ -12,18 +12,27 @@
 namespace turnpike::fastpath {
 namespace {
 
-// An IPv4 transport address as the maps hold it; nothing for IPv6.
-std::optional<Endpoint> endpointOf(const stun::TransportAddress& a) {
-  if (a.family != stun::AddressFamily::IPv4) {
-    return std::nullopt;
+// A transport address as the maps hold it.
+Endpoint endpointOf(const stun::TransportAddress& a) {
+  if (a.family == stun::AddressFamily::IPv4) {
+    std::uint32_t ip = 0;
+    std::memcpy(&ip, a.ip.data(), 4);
+    return Endpoint::v4(ip, htons(a.port));
   }
-  Endpoint e;
-  std::memcpy(&e.ip, a.ip.data(), 4);
-  e.port = htons(a.port);
-  return e;
+  return Endpoint::v6(a.ip.data(), htons(a.port));
 }
 
-bool isLoopback(std::uint32_t ip) { return (ntohl(ip) >> 24) == 127; }
+// Where the kernel path cannot help: loopback (127/8, ::1) never crosses a
+// TC hook we attach, and a link-local IPv6 address needs its interface to
+// be routed, which the route question here does not carry.
+bool stayInUserSpace(const Endpoint& e) {
+  if (e.isV4()) {
+    return (ntohl(e.v4Address()) >> 24) == 127;
+  }
+  const bool loopback = e.ip[0] == 0 && e.ip[1] == 0 && e.ip[2] == 0 && e.ip[3] == htonl(1);
+  const bool link_local = (ntohl(e.ip[0]) & 0xffc00000U) == 0xfe800000U;
+  return loopback || link_local;
+}
 
 std::uint64_t monotonicNanoseconds(Clock::TimePoint t) {
   // Clock::TimePoint counts from steady_clock's epoch: CLOCK_MONOTONIC,
@@ -46,32 +55,39 @@ std::unique_ptr<KernelChannelRelay> KernelChannelRelay::create(std::string& erro
 }
 
 std::optional<std::uint32_t> KernelChannelRelay::install(const turn::KernelChannel& channel) {
-  auto client = endpointOf(channel.client);
-  auto server = endpointOf(channel.server);
-  auto relayed = endpointOf(channel.relayed);
-  const auto peer = endpointOf(channel.peer);
-  if (!client || !server || !relayed || !peer || isLoopback(client->ip) || isLoopback(peer->ip)) {
+  const Endpoint client = endpointOf(channel.client);
+  Endpoint server = endpointOf(channel.server);
+  Endpoint relayed = endpointOf(channel.relayed);
+  const Endpoint peer = endpointOf(channel.peer);
+  // One family throughout: the program does not translate (RFC 6156).
+  // (A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d, which is
+  // the mapped form: they are IPv4 flows.)
+  if (client.isV4() != peer.isV4() || stayInUserSpace(client) || stayInUserSpace(peer)) {
     return std::nullopt;
   }
   const std::lock_guard lock(mutex_);
   // Both ways leave by the interface the route names; the same interface
   // is where the other side's packets come in (symmetric routing).
-  const auto to_client = routes_.routeTo(client->ip);
-  const auto to_peer = routes_.routeTo(peer->ip);
+  const auto to_client = routes_.routeTo(client.ip);
+  const auto to_peer = routes_.routeTo(peer.ip);
   if (!to_client || !to_peer || to_client->loopback_interface || to_peer->loopback_interface) {
     return std::nullopt;
   }
   // A wildcard listener or relay address: the source the kernel would pick.
-  if (server->ip == 0) {
-    server->ip = to_client->source;
+  if (server.isWildcard()) {
+    server.ip = to_client->source;
   }
-  if (relayed->ip == 0) {
-    relayed->ip = to_peer->source;
+  if (relayed.isWildcard()) {
+    relayed.ip = to_peer->source;
   }
-  const ChannelFlow flow{.client = *client,
-                         .server = *server,
-                         .relayed = *relayed,
-                         .peer = *peer,
+  if (server.isWildcard() || relayed.isWildcard() || server.isV4() != client.isV4() ||
+      relayed.isV4() != peer.isV4()) {
+    return std::nullopt;  // the kernel named no source, or one of another family
+  }
+  const ChannelFlow flow{.client = client,
+                         .server = server,
+                         .relayed = relayed,
+                         .peer = peer,
                          .channel = channel.channel,
                          .client_ifindex = to_client->ifindex,
                          .peer_ifindex = to_peer->ifindex,

@@ -1,5 +1,6 @@
 #include "relay/fastpath/route_lookup.h"
 
+#include <arpa/inet.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstddef>
 #include <cstring>
 
 namespace turnpike::fastpath {
@@ -36,7 +38,7 @@ bool interfaceIsLoopback(std::uint32_t ifindex) {
 }
 
 // The answer's RTA_OIF and RTA_PREFSRC.
-std::optional<Route> parseAnswer(const std::uint8_t* data, std::size_t size) {
+std::optional<Route> parseAnswer(const std::uint8_t* data, std::size_t size, bool v4) {
   if (size < sizeof(nlmsghdr)) {
     return std::nullopt;
   }
@@ -58,8 +60,11 @@ std::optional<Route> parseAnswer(const std::uint8_t* data, std::size_t size) {
     const std::size_t length = attribute.rta_len - RTA_LENGTH(0);
     if (attribute.rta_type == RTA_OIF && length >= 4) {
       std::memcpy(&route.ifindex, value, 4);
-    } else if (attribute.rta_type == RTA_PREFSRC && length >= 4) {
-      std::memcpy(&route.source, value, 4);
+    } else if (attribute.rta_type == RTA_PREFSRC && v4 && length >= 4) {
+      route.source = {0, 0, htonl(0xffff), 0};
+      std::memcpy(&route.source[3], value, 4);
+    } else if (attribute.rta_type == RTA_PREFSRC && !v4 && length >= sizeof route.source) {
+      std::memcpy(route.source.data(), value, sizeof route.source);
     }
     offset += RTA_ALIGN(attribute.rta_len);
   }
@@ -92,29 +97,37 @@ bool RouteLookup::isLoopbackInterface(std::uint32_t ifindex) {
   return loopback;
 }
 
-std::optional<Route> RouteLookup::routeTo(std::uint32_t destination) {
+std::optional<Route> RouteLookup::routeTo(const std::array<std::uint32_t, 4>& destination) {
   if (netlink_ < 0) {
     return std::nullopt;
   }
+  const bool v4 = destination[0] == 0 && destination[1] == 0 && destination[2] == htonl(0xffff);
   struct {
     nlmsghdr header;
     rtmsg route;
     rtattr destination_attribute;
-    std::uint32_t destination;
+    std::array<std::uint32_t, 4> destination;
   } request{};
-  request.header.nlmsg_len = sizeof request;
+  // An IPv4 question carries 4 address bytes, an IPv6 one 16.
+  const std::size_t address_size = v4 ? 4 : 16;
+  const std::size_t size = offsetof(decltype(request), destination) + address_size;
+  request.header.nlmsg_len = static_cast<std::uint32_t>(size);
   request.header.nlmsg_type = RTM_GETROUTE;
   request.header.nlmsg_flags = NLM_F_REQUEST;
   request.header.nlmsg_seq = ++sequence_;
-  request.route.rtm_family = AF_INET;
-  request.route.rtm_dst_len = 32;
+  request.route.rtm_family = v4 ? AF_INET : AF_INET6;
+  request.route.rtm_dst_len = static_cast<unsigned char>(address_size * 8);
   request.destination_attribute.rta_type = RTA_DST;
-  request.destination_attribute.rta_len = RTA_LENGTH(sizeof(std::uint32_t));
-  request.destination = destination;
+  request.destination_attribute.rta_len = static_cast<unsigned short>(RTA_LENGTH(address_size));
+  if (v4) {
+    request.destination[0] = destination[3];
+  } else {
+    request.destination = destination;
+  }
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
-  if (::sendto(netlink_, &request, sizeof request, 0, reinterpret_cast<sockaddr*>(&kernel),
-               sizeof kernel) != static_cast<ssize_t>(sizeof request)) {
+  if (::sendto(netlink_, &request, size, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) !=
+      static_cast<ssize_t>(size)) {
     return std::nullopt;
   }
   // The answer to this question: one left over from a question that failed
@@ -130,7 +143,7 @@ std::optional<Route> RouteLookup::routeTo(std::uint32_t destination) {
     if (header.nlmsg_seq != sequence_) {
       continue;
     }
-    auto route = parseAnswer(answer.data(), static_cast<std::size_t>(got));
+    auto route = parseAnswer(answer.data(), static_cast<std::size_t>(got), v4);
     if (route) {
       route->loopback_interface = isLoopbackInterface(route->ifindex);
     }

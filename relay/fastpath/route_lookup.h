@@ -1,20 +1,24 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <unordered_map>
 
 namespace turnpike::fastpath {
 
-/// How the kernel would send to an IPv4 address now.
+/// How the kernel would send to an address now. Addresses are four
+/// network-order words: IPv6, or IPv4-mapped (::ffff:a.b.c.d).
 struct Route {
-  std::uint32_t ifindex = 0;        ///< the interface it leaves by
-  std::uint32_t source = 0;         ///< the source address it would pick (network order)
+  std::uint32_t ifindex = 0;  ///< the interface it leaves by
+  /// The source address it would pick, in the destination's family (all
+  /// zero when the kernel named none).
+  std::array<std::uint32_t, 4> source{};
   bool loopback_interface = false;  ///< `lo`: no TC program can relay there
 };
 
 /// Asks the kernel's routing table (rtnetlink RTM_GETROUTE) how it would
-/// send to an IPv4 address. Keeps its rtnetlink socket, and remembers which
+/// send to an IPv4 or IPv6 address. Keeps its rtnetlink socket, and remembers which
 /// interfaces are loopback (an ifindex is never reused in a namespace), so
 /// a lookup is one sendto and one recv. For ChannelBind, not per packet;
 /// not thread-safe: its owner serialises the calls.
@@ -25,9 +29,9 @@ class RouteLookup {
   RouteLookup(const RouteLookup&) = delete;
   RouteLookup& operator=(const RouteLookup&) = delete;
 
-  /// The route to `destination` (network order); nothing when there is
-  /// none or the question failed.
-  std::optional<Route> routeTo(std::uint32_t destination);
+  /// The route to `destination`; nothing when there is none or the
+  /// question failed.
+  std::optional<Route> routeTo(const std::array<std::uint32_t, 4>& destination);
 
  private:
   bool isLoopbackInterface(std::uint32_t ifindex);

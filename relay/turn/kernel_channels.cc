@@ -12,20 +12,17 @@ namespace {
 
 // A capped allocation stays in user space, where the token bucket is;
 // RFC 6062 allocations and TCP/TLS clients have no ChannelData over UDP.
+// Families are the KernelRelay's to judge (it refuses what it cannot
+// relay, such as an IPv4 client with an IPv6 relayed address).
 bool kernelMayRelay(const Allocation& a, const TurnCore& core) {
   return !a.tcp && a.five_tuple.transport == Transport::Udp &&
-         core.settings.allocation_bandwidth == 0 &&
-         a.five_tuple.client.family == stun::AddressFamily::IPv4 &&
-         a.relay_bind.family == stun::AddressFamily::IPv4;
+         core.settings.allocation_bandwidth == 0;
 }
 
 // Until when the kernel may relay the channel: while the binding, the
 // peer's permission and the allocation all live. Nothing when one is over.
 std::optional<Clock::TimePoint> kernelExpiry(const Allocation& a, const ChannelBinding& c,
                                              Clock::TimePoint now) {
-  if (c.peer.family != stun::AddressFamily::IPv4) {
-    return std::nullopt;
-  }
   const auto permission = a.permissions.find(PeerIp::of(c.peer));
   if (permission == a.permissions.end()) {
     return std::nullopt;

@@ -4,7 +4,7 @@
 //   fast_path_tool IFNAME...      attach at TC ingress of each interface
 //
 // then one command per stdin line, one JSON line back on stdout for each:
-//   install client=IP:PORT server=IP:PORT relayed=IP:PORT peer=IP:PORT
+//   install client=ADDR server=ADDR relayed=ADDR peer=ADDR (IP:PORT or [IPv6]:PORT)
 //           channel=N client_if=NAME peer_if=NAME
 //           [expires_in_ms=N]                           -> {"id":N}
 //   remove ID                                           -> {"removed":ID}
@@ -44,12 +44,13 @@ void answer(const Json& j) { std::cout << j.dump() << std::endl; }
 
 Json error(const std::string& message) { return Json{{"error", message}}; }
 
-// "10.77.1.2:30000" -> network-order address and port.
+// "10.77.1.2:30000" or "[fd77:1::2]:30000" -> the maps' address and port.
 std::optional<Endpoint> parse_endpoint(const std::string& text) {
   const auto colon = text.rfind(':');
   if (colon == std::string::npos) return std::nullopt;
-  in_addr addr{};
-  if (inet_pton(AF_INET, text.substr(0, colon).c_str(), &addr) != 1) return std::nullopt;
+  std::string host = text.substr(0, colon);
+  const bool v6 = host.size() > 2 && host.front() == '[' && host.back() == ']';
+  if (v6) host = host.substr(1, host.size() - 2);
   unsigned long port = 0;
   try {
     std::size_t used = 0;
@@ -59,7 +60,15 @@ std::optional<Endpoint> parse_endpoint(const std::string& text) {
     return std::nullopt;
   }
   if (port == 0 || port > 65535) return std::nullopt;
-  return Endpoint{addr.s_addr, htons(static_cast<std::uint16_t>(port))};
+  const auto network_port = htons(static_cast<std::uint16_t>(port));
+  if (v6) {
+    in6_addr addr{};
+    if (inet_pton(AF_INET6, host.c_str(), &addr) != 1) return std::nullopt;
+    return Endpoint::v6(addr.s6_addr, network_port);
+  }
+  in_addr addr{};
+  if (inet_pton(AF_INET, host.c_str(), &addr) != 1) return std::nullopt;
+  return Endpoint::v4(addr.s_addr, network_port);
 }
 
 // A number in decimal or 0x-hex, the whole word, at most `max`.
@@ -88,7 +97,7 @@ Json install(FastPath& fast_path, std::istringstream& words) {
                                                          {"peer", &flow.peer}};
   for (const auto& [key, out] : endpoints) {
     const auto parsed = parse_endpoint(fields[key]);
-    if (!parsed) return error(std::string("bad or missing ") + key + "=IP:PORT");
+    if (!parsed) return error(std::string("bad or missing ") + key + "=IP:PORT or [IPv6]:PORT");
     *out = *parsed;
   }
   const auto channel = parse_number(fields["channel"], 0xFFFF);

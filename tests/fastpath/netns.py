@@ -20,9 +20,17 @@ def sh(*args, ns=None, check_rc=True, timeout=20):
     return done.stdout
 
 
-def add(ns):
+def add(ns, ipv6=False):
     sh("ip", "netns", "add", ns)
     sh("ip", "-n", ns, "link", "set", "lo", "up")
+    if ipv6:
+        # Addresses usable at once (no duplicate address detection), no
+        # router solicitations: the only chatter left is ICMPv6, which no
+        # relay counter counts.
+        for key in ("accept_dad=0", "router_solicitations=0", "accept_ra=0"):
+            for conf in ("all", "default"):
+                sh("sysctl", "-qw", f"net.ipv6.conf.{conf}.{key}", ns=ns)
+        return
     # No IPv6 chatter (router solicitations, MLD): verdict counts stay exact.
     sh("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", ns=ns)
     sh("sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1", ns=ns)
@@ -42,15 +50,15 @@ def veth(ns_a, dev_a, addr_a, ns_b, dev_b, addr_b):
         sh("ip", "-n", ns, "link", "set", dev, "up")
 
 
-def socket_in(ns, kind=socket.SOCK_DGRAM):
-    """An IPv4 socket made inside namespace `ns`."""
+def socket_in(ns, kind=socket.SOCK_DGRAM, family=socket.AF_INET):
+    """A socket (IPv4 unless `family` says) made inside namespace `ns`."""
     home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
     target = os.open(f"/run/netns/{ns}", os.O_RDONLY)
     try:
         if _libc.setns(target, CLONE_NEWNET) != 0:
             raise OSError(ctypes.get_errno(), f"setns {ns}")
         try:
-            return socket.socket(socket.AF_INET, kind)
+            return socket.socket(family, kind)
         finally:
             if _libc.setns(home, CLONE_NEWNET) != 0:
                 raise OSError(ctypes.get_errno(), "setns back")
