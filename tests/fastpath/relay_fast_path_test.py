@@ -59,6 +59,8 @@ SUFFIX = str(os.getpid())
 OUT, RLY = f"tpfr-out-{SUFFIX}", f"tpfr-rly-{SUFFIX}"
 CLIENT_IP, PEER_IP = "10.78.1.2", "10.78.2.2"
 SERVER = ("10.78.1.1", 3478)
+CLIENT6_IP, PEER6_IP, RELAY6_IP = "fd78:1::2", "fd78:2::2", "fd78:2::1"
+SERVER6 = ("fd78:1::1", 3478)
 METRICS = ("127.0.0.1", 9641)
 CONTROL = ("127.0.0.1", 8088)
 SECRET = "fast-path-secret"
@@ -81,13 +83,13 @@ def check(name, ok, detail=""):
 class Server:
     """turnpike in the relay namespace, started by us and stopped by PID."""
 
-    def __init__(self, mode, privileged=True, label="", calls=False):
+    def __init__(self, mode, privileged=True, label="", calls=False, ipv6=False):
         self.label = label or mode
         self.config = os.path.join(work, f"{self.label}.yaml")
         self.log_path = os.path.join(work, f"{self.label}.log")
         with open(self.config, "w") as f:
             f.write(f"""listen:
-  udp: ["{SERVER[0]}:{SERVER[1]}"]
+  udp: ["{SERVER[0]}:{SERVER[1]}"{f', "[{SERVER6[0]}]:{SERVER6[1]}"' if ipv6 else ""}]
   tcp: []
   tls: []
 realm: example.org
@@ -95,9 +97,9 @@ auth:
   rest_secrets: ["{SECRET}"]
 relay:
   workers: 1
-  addresses: [{{bind: 10.78.2.1}}]
+  addresses: [{{bind: 10.78.2.1}}{f', {{bind: "{RELAY6_IP}"}}' if ipv6 else ""}]
   ports: {{min: 50000, max: 50999}}
-  peers: {{allow: ["10.78.2.0/24"]}}
+  peers: {{allow: ["10.78.2.0/24"{', "fd78:2::/64"' if ipv6 else ""}]}}
   fast_path: {mode}
 limits:
   allocations_per_user: 1000
@@ -306,16 +308,19 @@ def load(mode, privileged=True, kernel_echo=False, detach=False):
 class Side:
     """One client socket and one peer socket in the outside namespace."""
 
-    def __init__(self, user, credentials=None):
-        self.peer = netns.socket_in(OUT)
-        self.peer.bind((PEER_IP, 0))
+    def __init__(self, user, credentials=None, client_ipv6=False, relay_ipv6=False):
+        """Over IPv4, or with `client_ipv6` the client and with `relay_ipv6`
+        the relayed address and the peer over IPv6."""
+        v4, v6 = socket.AF_INET, socket.AF_INET6
+        self.peer = netns.socket_in(OUT, family=v6 if relay_ipv6 else v4)
+        self.peer.bind((PEER6_IP if relay_ipv6 else PEER_IP, 0))
         self.peer.setblocking(False)
-        sock = netns.socket_in(OUT)
-        sock.bind((CLIENT_IP, 0))
+        sock = netns.socket_in(OUT, family=v6 if client_ipv6 else v4)
+        sock.bind((CLIENT6_IP if client_ipv6 else CLIENT_IP, 0))
         username, password = credentials or rest_credentials(SECRET, user)
-        self.client = Client(sock, SERVER, username, password)
-        self.client.allocate()
-        self.client.channel_bind(0x4001, self.peer.getsockname())
+        self.client = Client(sock, SERVER6 if client_ipv6 else SERVER, username, password)
+        self.client.allocate(ipv6=relay_ipv6)
+        self.client.channel_bind(0x4001, self.peer.getsockname()[:2])
 
     def at_peer(self, wait=0.3):
         time.sleep(wait)
@@ -515,6 +520,90 @@ def revoked_call():
         server.stop()
 
 
+def exchange(sender, destination, datagrams, receiver, burst=50):
+    """Sends in bursts, reading each burst back at `receiver` before the
+    next; what arrived, in order."""
+    receiver.setblocking(False)
+    got = []
+    for start in range(0, len(datagrams), burst):
+        for d in datagrams[start:start + burst]:
+            sender.sendto(d, destination)
+        want = min(len(datagrams), start + burst)
+        deadline = time.monotonic() + 2.0
+        while len(got) < want and time.monotonic() < deadline:
+            try:
+                got.append(receiver.recv(65536))
+            except BlockingIOError:
+                time.sleep(0.001)
+    return got
+
+
+def ipv6():
+    """IPv6 clients, relayed addresses and peers relay in the kernel like
+    IPv4; an IPv4 client with an IPv6 relayed address (RFC 6156, a
+    translation the program does not do) stays in user space."""
+    server = Server("on", label="ipv6", ipv6=True)
+    n = 1000
+    payloads = [b"v6 media %04d " % i + bytes(i % 300) for i in range(n)]
+    kernel = {d: ("turnpike_fast_path_packets_total", {"verdict": f"relayed_to_{d}"})
+              for d in ("peer", "client")}
+
+    def relayed(m, d):
+        name, labels = kernel[d]
+        return sample(m, name, **labels)
+    try:
+        side = Side("six", client_ipv6=True, relay_ipv6=True)
+        check("ipv6: Allocate over IPv6 gives an IPv6 relayed address",
+              side.client.relayed[0] == RELAY6_IP, str(side.client.relayed))
+        m0 = server.metrics()
+        got = exchange(side.client.sock, SERVER6, [channel_data(0x4001, p) for p in payloads],
+                       side.peer)
+        m = server.metrics_when(lambda m: relayed(m, "peer") >= relayed(m0, "peer") + n)
+        check(f"ipv6: {n} ChannelData to the peer, byte-exact, in order, all in the kernel",
+              got == payloads and relayed(m, "peer") - relayed(m0, "peer") == n,
+              f"{len(got)} arrived, kernel {relayed(m, 'peer') - relayed(m0, 'peer'):.0f}")
+        got = exchange(side.peer, side.client.relayed, payloads, side.client.sock)
+        m = server.metrics_when(lambda m: relayed(m, "client") >= relayed(m0, "client") + n)
+        check(f"ipv6: {n} peer datagrams to the client as exact ChannelData, all in the kernel",
+              got == [channel_data(0x4001, p) for p in payloads]
+              and relayed(m, "client") - relayed(m0, "client") == n,
+              f"{len(got)} arrived, kernel {relayed(m, 'client') - relayed(m0, 'client'):.0f}")
+        side.client.sock.setblocking(True)
+        side.client.refresh(0)
+        side.send(payloads[:20])
+        m = server.metrics_when(lambda m: sample(m, "turnpike_fast_path_flows") == 0)
+        check("ipv6: deleted (Refresh 0), nothing reaches the peer after it, no flow left",
+              side.at_peer() == [] and sample(m, "turnpike_fast_path_flows") == 0)
+        deleted = [e for e in server.events("allocation.deleted") if e.get("user") == "six"]
+        size = sum(len(p) for p in payloads)
+        check("ipv6: the usage record counts what the kernel relayed",
+              len(deleted) == 1 and deleted[0].get("packets_client_to_peer") == n
+              and deleted[0].get("packets_peer_to_client") == n
+              and deleted[0].get("bytes_client_to_peer") == size
+              and deleted[0].get("bytes_peer_to_client") == size, json.dumps(deleted))
+        side.close()
+
+        # IPv4 client, IPv6 relayed address and peer: user space relays it.
+        m0 = server.metrics()
+        side = Side("mixed", relay_ipv6=True)
+        got = exchange(side.client.sock, SERVER, [channel_data(0x4001, p) for p in payloads[:100]],
+                       side.peer)
+        def refused(m):
+            return sample(m, "turnpike_fast_path_flow_installs_total", result="refused")
+        m = server.metrics_when(lambda m: refused(m) > refused(m0))
+        check("ipv6: an IPv4 client with an IPv6 relayed address relays in user space",
+              got == payloads[:100] and relayed(m, "peer") == relayed(m0, "peer")
+              and refused(m) == refused(m0) + 1,
+              f"{len(got)} arrived, kernel {relayed(m, 'peer') - relayed(m0, 'peer'):.0f}, "
+              f"refused {refused(m) - refused(m0):.0f}")
+        side.close()
+    except (TurnError, OSError) as e:
+        check("ipv6: TURN exchanges", False, str(e))
+    finally:
+        server.stop()
+    check("ipv6: no filter left", "bpf" not in filters())
+
+
 def leftover():
     """A server killed outright leaves its filter (and flows) in the kernel;
     the next one takes them off at start, before relaying anything."""
@@ -549,9 +638,12 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the namespaces go
     try:
         for ns in (OUT, RLY):
-            netns.add(ns)
+            netns.add(ns, ipv6=True)
         netns.veth(OUT, "c0", f"{CLIENT_IP}/24", RLY, "r0", f"{SERVER[0]}/24")
         netns.veth(OUT, "p0", f"{PEER_IP}/24", RLY, "r1", "10.78.2.1/24")
+        for ns, dev, addr in ((OUT, "c0", CLIENT6_IP), (RLY, "r0", SERVER6[0]),
+                              (OUT, "p0", PEER6_IP), (RLY, "r1", RELAY6_IP)):
+            netns.sh("ip", "-n", ns, "addr", "add", f"{addr}/64", "dev", dev, "nodad")
         for dev in ("c0", "p0"):
             netns.sh("ethtool", "-K", dev, "tx", "off", ns=OUT)
     except (RuntimeError, OSError) as e:
@@ -565,7 +657,7 @@ def main():
         return 77
     try:
         parts = os.environ.get("FAST_PATH_PARTS",
-                               "on off auto detach echo lifecycle revoked leftover").split()
+                               "on off auto detach echo lifecycle revoked ipv6 leftover").split()
         if "on" in parts:
             load("on")
         if "detach" in parts:
@@ -584,6 +676,8 @@ def main():
             lifecycle()
         if "revoked" in parts:
             revoked_call()
+        if "ipv6" in parts:
+            ipv6()
         if "leftover" in parts:
             leftover()
     finally:

@@ -1,5 +1,6 @@
 """A small TURN-over-UDP client for the fast path tests (RFC 8489/8656):
-long-term credentials with TURN REST usernames, Allocate, ChannelBind,
+long-term credentials with TURN REST usernames, Allocate (IPv4 or IPv6
+relayed addresses, RFC 8656 §7.1 REQUESTED-ADDRESS-FAMILY), ChannelBind,
 Refresh, and raw datagrams from the same five-tuple (well-formed ChannelData
 and not), so a test can tell what the relay does with each."""
 import base64
@@ -15,6 +16,7 @@ ALLOCATE, REFRESH, CHANNEL_BIND = 0x0003, 0x0004, 0x0009
 USERNAME, MESSAGE_INTEGRITY, ERROR_CODE = 0x0006, 0x0008, 0x0009
 CHANNEL_NUMBER, LIFETIME, XOR_PEER_ADDRESS = 0x000C, 0x000D, 0x0012
 REALM, NONCE, XOR_RELAYED_ADDRESS, REQUESTED_TRANSPORT = 0x0014, 0x0015, 0x0016, 0x0019
+REQUESTED_ADDRESS_FAMILY = 0x0017
 
 
 def rest_credentials(secret, user, ttl=3600):
@@ -27,15 +29,20 @@ def attribute(kind, value):
     return struct.pack("!HH", kind, len(value)) + value + b"\0" * (-len(value) % 4)
 
 
-def xor_address(ip, port):
-    raw = bytes(a ^ b for a, b in zip(socket.inet_aton(ip), struct.pack("!I", MAGIC)))
-    return struct.pack("!BBH", 0, 1, port ^ (MAGIC >> 16)) + raw
+def xor_address(ip, port, tid):
+    """XOR-*-ADDRESS (RFC 8489 §14.2): IPv6 is XORed with the cookie and `tid`."""
+    v6 = ":" in ip
+    raw = socket.inet_pton(socket.AF_INET6 if v6 else socket.AF_INET, ip)
+    mask = struct.pack("!I", MAGIC) + tid
+    return struct.pack("!BBH", 0, 2 if v6 else 1, port ^ (MAGIC >> 16)) + bytes(
+        a ^ b for a, b in zip(raw, mask))
 
 
-def unxor_address(value):
+def unxor_address(value, tid):
     port = struct.unpack("!H", value[2:4])[0] ^ (MAGIC >> 16)
-    ip = bytes(a ^ b for a, b in zip(value[4:8], struct.pack("!I", MAGIC)))
-    return socket.inet_ntoa(ip), port
+    v6 = value[1] == 2
+    raw = bytes(a ^ b for a, b in zip(value[4:20 if v6 else 8], struct.pack("!I", MAGIC) + tid))
+    return socket.inet_ntop(socket.AF_INET6 if v6 else socket.AF_INET, raw), port
 
 
 def message(kind, tid, attributes, key=None):
@@ -79,7 +86,11 @@ class Client:
         self.relayed = None
 
     def _exchange(self, kind, attributes, timeout=3.0):
+        """`attributes` is a list, or a function of the transaction id
+        (XOR addresses of IPv6 need it)."""
         tid = os.urandom(12)
+        if callable(attributes):
+            attributes = attributes(tid)
         extra = []
         if self.key is not None:
             extra = [(USERNAME, self.username.encode()), (REALM, self.realm),
@@ -94,13 +105,13 @@ class Client:
                 break
             parsed = parse(data)
             if parsed and parsed[1] == tid:
-                return parsed
+                return parsed[0], {**parsed[2], "tid": tid}  # the id: for XOR addresses
         raise TurnError(f"no answer to 0x{kind:04x}")
 
     def request(self, kind, attributes):
         """An authenticated request; retried once on 401/438 with the new nonce."""
         for _ in range(2):
-            answer, _, attrs = self._exchange(kind, attributes)
+            answer, attrs = self._exchange(kind, attributes)
             if answer == kind | 0x0100:
                 return attrs
             code = attrs.get(ERROR_CODE, b"\0\0\0\0")
@@ -114,14 +125,19 @@ class Client:
             raise TurnError(f"0x{kind:04x} answered {code}")
         raise TurnError(f"0x{kind:04x}: authentication failed")
 
-    def allocate(self):
-        attrs = self.request(ALLOCATE, [(REQUESTED_TRANSPORT, bytes([17, 0, 0, 0]))])
-        self.relayed = unxor_address(attrs[XOR_RELAYED_ADDRESS])
+    def allocate(self, ipv6=False):
+        """The relayed address, IPv6 when asked (else the server's default, IPv4)."""
+        attributes = [(REQUESTED_TRANSPORT, bytes([17, 0, 0, 0]))]
+        if ipv6:
+            attributes.append((REQUESTED_ADDRESS_FAMILY, bytes([2, 0, 0, 0])))
+        attrs = self.request(ALLOCATE, attributes)
+        self.relayed = unxor_address(attrs[XOR_RELAYED_ADDRESS], attrs["tid"])
         return self.relayed
 
     def channel_bind(self, channel, peer):
-        self.request(CHANNEL_BIND, [(CHANNEL_NUMBER, struct.pack("!HH", channel, 0)),
-                                    (XOR_PEER_ADDRESS, xor_address(*peer))])
+        self.request(CHANNEL_BIND, lambda tid: [
+            (CHANNEL_NUMBER, struct.pack("!HH", channel, 0)),
+            (XOR_PEER_ADDRESS, xor_address(peer[0], peer[1], tid))])
 
     def refresh(self, lifetime):
         self.request(REFRESH, [(LIFETIME, struct.pack("!I", lifetime))])
