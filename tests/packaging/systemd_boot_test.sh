@@ -6,7 +6,8 @@
 # text, the sandbox really applied (own mount namespace, read-only /,
 # ProcSubset=pid, seccomp, no-new-privileges, user turnpike with
 # CAP_NET_BIND_SERVICE only), journal priorities, a STUN binding, reload,
-# the watchdog over 40 s, and a clean stop on SIGTERM.
+# the watchdog over 40 s, a clean stop on SIGTERM, and then the fast path
+# drop-in the unit's comment gives (the eBPF program loads under it).
 #
 #   tests/packaging/systemd_boot_test.sh     # from the repo root, as root
 #
@@ -81,8 +82,11 @@ echo "== boot systemd as PID 1"
 # (--network none: no bridge, no iptables rules on the host); CAP_NET_ADMIN
 # lets the test give it an interface below.
 nofile=$(ulimit -Hn); [ "$nofile" = unlimited ] && nofile=1048576
+# CAP_BPF and CAP_PERFMON are for the fast path drop-in at the end: the
+# unit's own bounding set keeps them from the service until then.
 run_opts=(-d --name "$name" --systemd=always --network none --cap-add SYS_ADMIN
-  --cap-add NET_ADMIN --ulimit "nofile=$nofile:$nofile" --ulimit nproc=4096:4096)
+  --cap-add NET_ADMIN --cap-add BPF --cap-add PERFMON --ulimit "nofile=$nofile:$nofile"
+  --ulimit nproc=4096:4096)
 errors=""
 booted=0
 for rt in ${RUNTIMES:-default runc}; do
@@ -125,14 +129,18 @@ echo "active: MainPID=$pid StatusText='$status' NRestarts=$(prop NRestarts) Watc
 [ "$(prop WatchdogUSec)" = 30s ] || fail "watchdog is not 30s"
 
 echo "== the sandbox as the kernel sees it"
-# The service's process on the host: same pid namespace as the container's
-# PID 1, and MainPID as its innermost pid.
 cpid=$(timeout 30 "${P[@]}" inspect --format '{{.State.Pid}}' "$name")
-hpid=""
-for p in $(pgrep -x turnpike || true); do
-  [ "$(readlink "/proc/$p/ns/pid")" = "$(readlink "/proc/$cpid/ns/pid")" ] &&
-    [ "$(awk '/^NSpid:/ {print $NF}' "/proc/$p/status")" = "$pid" ] && hpid=$p
-done
+# The service's process on the host: same pid namespace as the container's
+# PID 1, and MainPID ($1) as its innermost pid.
+host_pid() {
+  local p
+  for p in $(pgrep -x turnpike || true); do
+    [ "$(readlink "/proc/$p/ns/pid")" = "$(readlink "/proc/$cpid/ns/pid")" ] &&
+      [ "$(awk '/^NSpid:/ {print $NF}' "/proc/$p/status")" = "$1" ] && echo "$p"
+  done
+  return 0
+}
+hpid=$(host_pid "$pid")
 [ -n "$hpid" ] || fail "no host process for MainPID $pid"
 st=$(grep -E '^(Uid|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' "/proc/$hpid/status" | tr -s '\t' ' ' | paste -sd' ')
 echo "process: $st"
@@ -215,4 +223,37 @@ echo "stopped in ${ms}ms: Result=$result ExecMainStatus=$code"
 X journalctl _PID="$pid" -o cat --no-pager | grep -q '^info signal 15: draining' || fail "no 'signal 15: draining' line"
 [ "$result" = success ] && [ "$code" = 0 ] || fail "stop did not end cleanly"
 [ "$ms" -lt 10000 ] || fail "stop took ${ms}ms with no allocation open"
+echo "== the fast path drop-in, as the unit's comment gives it"
+# Taken from the shipped unit's comment, so the comment cannot go stale
+# unnoticed: the lines after "a drop-in", without their "#   ".
+dropin=$(X sed -n '/^# (systemctl edit turnpike) adds/,/^[^#]/ s/^#   //p' /lib/systemd/system/turnpike.service)
+[[ $dropin == *"[Service]"*"CAP_BPF"*"SystemCallFilter=bpf"* ]] ||
+  fail "no drop-in in the unit's comment: '$dropin'"
+X mkdir -p /etc/systemd/system/turnpike.service.d
+Xi sh -c 'cat > /etc/systemd/system/turnpike.service.d/fast-path.conf' <<<"$dropin"
+X systemctl daemon-reload
+X systemctl start turnpike || { X journalctl -u turnpike -n 20 --no-pager; fail "start with the drop-in failed"; }
+[ "$(X systemctl is-active turnpike)" = active ] || fail "not active with the drop-in"
+pid=$(prop MainPID)
+ok=0
+for _ in $(seq 1 20); do
+  X journalctl _PID="$pid" -o cat --no-pager >"$tmp/fp.log"
+  grep -q '^info fast path: on' "$tmp/fp.log" && { ok=1; break; }
+  grep -q 'fast path: off' "$tmp/fp.log" && break
+  sleep 0.5
+done
+[ $ok = 1 ] || fail "the fast path did not load under the drop-in: $(grep 'fast path' "$tmp/fp.log")"
+hpid=$(host_pid "$pid")
+[ -n "$hpid" ] || fail "no host process for MainPID $pid"
+st=$(grep -E '^(Uid|CapEff|NoNewPrivs|Seccomp):' "/proc/$hpid/status" | tr -s '\t' ' ' | paste -sd' ')
+echo "process: $st"
+# CAP_NET_BIND_SERVICE (10), CAP_NET_ADMIN (12), CAP_PERFMON (38), CAP_BPF (39);
+# still user turnpike, still no-new-privileges and the seccomp filter.
+[[ $st == *"CapEff: 000000c000001400"* && $st == *"Uid: $uid $uid $uid $uid"* &&
+  $st == *"NoNewPrivs: 1"* && $st == *"Seccomp: 2"* ]] ||
+  fail "the drop-in's capabilities or the sandbox are not as written"
+echo "$(grep '^info fast path: on' "$tmp/fp.log" | head -1)"
+X systemctl stop turnpike || fail "stop with the drop-in failed"
+[ "$(prop Result)" = success ] || fail "stop with the drop-in did not end cleanly"
+
 echo "PASS: systemd unit under a real systemd ($(($(date +%s) - t_start))s)"
