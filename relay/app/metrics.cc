@@ -324,7 +324,8 @@ std::vector<MetricFamily> MetricsCollector::collectAll() const {
   add(dropped, static_cast<double>(c.too_big), {{"reason", "too_big"}});
 
   auto refused = family("turnpike_connections_refused_total",
-                        "TCP/TLS connections closed at once: over the per-source or total cap.",
+                        "TCP/TLS connections closed at once: over the per-source or total cap, "
+                        "or out of file descriptors but for the reserve.",
                         MetricType::Counter);
   add(refused, static_cast<double>(c.connections_refused));
   auto timed_out = family("turnpike_connections_timed_out_total",
@@ -335,7 +336,7 @@ std::vector<MetricFamily> MetricsCollector::collectAll() const {
   auto tcp_peers_refused =
       family("turnpike_tcp_peers_refused_total",
              "Incoming RFC 6062 peer connections closed: over limits.tcp_peers_per_allocation or "
-             "limits.tcp_peers_per_user.",
+             "limits.tcp_peers_per_user, or out of file descriptors but for the reserve.",
              MetricType::Counter);
   add(tcp_peers_refused, static_cast<double>(c.tcp_peers_refused));
   std::size_t in_use = 0;

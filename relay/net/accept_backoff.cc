@@ -2,15 +2,29 @@
 
 #include <event2/listener.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 
 namespace turnpike::net {
+namespace {
+
+long descriptorLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+    return std::numeric_limits<long>::max();
+  }
+  return static_cast<long>(std::min<rlim_t>(limit.rlim_cur, std::numeric_limits<long>::max()));
+}
+
+}  // namespace
 
 AcceptBackoff::AcceptBackoff(EventLoop& loop, evconnlistener* listener, const char* what)
-    : loop_(loop), listener_(listener), what_(what) {}
+    : loop_(loop), listener_(listener), what_(what), limit_(descriptorLimit()) {}
 
 AcceptBackoff::~AcceptBackoff() {
   if (timer_) {
@@ -23,9 +37,33 @@ void AcceptBackoff::failed() {
   if (error == EAGAIN || error == EWOULDBLOCK || error == EINTR || error == ECONNABORTED) {
     return;  // nothing to wait for
   }
+  pause(fmt::format("accept failed: {}", std::strerror(error)));
+}
+
+bool AcceptBackoff::admit(int fd) {
+  if (fd >= limit_ - kReserve) {
+    limit_ = descriptorLimit();  // someone may have raised it since
+  }
+  if (fd < limit_ - kReserve) {
+    if (in_episode_) {
+      spdlog::info("{}: accepting again", what_);
+      in_episode_ = false;
+    }
+    pause_ = kFirstPause;
+    return true;
+  }
+  ::close(fd);
+  pause(
+      fmt::format("descriptor {} is among the last {} below the limit of {}, kept for the "
+                  "server's own use; closed that connection",
+                  fd, kReserve, limit_));
+  return false;
+}
+
+void AcceptBackoff::pause(const std::string& why) {
   if (!in_episode_) {
-    spdlog::warn("{}: accept failed: {}; pausing accepts (up to {} ms at a time) until it passes",
-                 what_, std::strerror(error), kLongestPause.count());
+    spdlog::warn("{}: {}; pausing accepts (up to {} ms at a time) until it passes", what_, why,
+                 kLongestPause.count());
     in_episode_ = true;
   }
   evconnlistener_disable(listener_);
@@ -37,14 +75,6 @@ void AcceptBackoff::failed() {
     evconnlistener_enable(listener_);
   });
   pause_ = std::min(pause_ * 2, kLongestPause);
-}
-
-void AcceptBackoff::succeeded() {
-  if (in_episode_) {
-    spdlog::info("{}: accepting again", what_);
-    in_episode_ = false;
-  }
-  pause_ = kFirstPause;
 }
 
 }  // namespace turnpike::net

@@ -12,8 +12,8 @@
 namespace turnpike::net {
 
 TcpListener::TcpListener(EventLoop& loop, int fd, stun::TransportAddress local,
-                         AcceptHandler on_accept)
-    : local_(local), on_accept_(std::move(on_accept)) {
+                         AcceptHandler on_accept, std::function<void()> on_refused)
+    : local_(local), on_accept_(std::move(on_accept)), on_refused_(std::move(on_refused)) {
   listener_ = evconnlistener_new(loop.base(), &TcpListener::onAccept, this,
                                  LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
   evconnlistener_set_error_cb(listener_, &TcpListener::onError);
@@ -27,10 +27,13 @@ TcpListener::~TcpListener() {
 
 void TcpListener::onAccept(evconnlistener* /*listener*/, int fd, sockaddr* address, int length,
                            void* self) {
+  auto* listener = static_cast<TcpListener*>(self);
+  if (!listener->backoff_->admit(fd)) {
+    listener->on_refused_();
+    return;
+  }
   sockaddr_storage ss{};
   std::memcpy(&ss, address, std::min(static_cast<std::size_t>(length), sizeof ss));
-  auto* listener = static_cast<TcpListener*>(self);
-  listener->backoff_->succeeded();
   listener->on_accept_(fd, fromSockaddr(ss), listener->local_);
 }
 

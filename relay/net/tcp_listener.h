@@ -18,7 +18,10 @@ class TcpListener {
   using AcceptHandler = std::function<void(int fd, const stun::TransportAddress& peer,
                                            const stun::TransportAddress& local)>;
 
-  TcpListener(EventLoop& loop, int fd, stun::TransportAddress local, AcceptHandler on_accept);
+  /// on_refused: a connection was closed at once, accepted into the
+  /// descriptor reserve (see AcceptBackoff).
+  TcpListener(EventLoop& loop, int fd, stun::TransportAddress local, AcceptHandler on_accept,
+              std::function<void()> on_refused);
   ~TcpListener();
   TcpListener(const TcpListener&) = delete;
   TcpListener& operator=(const TcpListener&) = delete;
@@ -30,6 +33,7 @@ class TcpListener {
   evconnlistener* listener_ = nullptr;
   stun::TransportAddress local_;
   AcceptHandler on_accept_;
+  std::function<void()> on_refused_;
   std::optional<AcceptBackoff> backoff_;
 };
 

@@ -74,12 +74,13 @@ void Worker::start() {
     udp_.push_back(std::make_unique<UdpListener>(loop_, s.fd, s.local, server_, batch_));
   }
   const auto listen = [this](const ListenSocket& s, turn::Transport transport) {
-    tcp_.push_back(
-        std::make_unique<TcpListener>(loop_, s.fd, s.local,
-                                      [this, transport](int fd, const stun::TransportAddress& peer,
-                                                        const stun::TransportAddress& local) {
-                                        accept(fd, peer, local, transport);
-                                      }));
+    tcp_.push_back(std::make_unique<TcpListener>(
+        loop_, s.fd, s.local,
+        [this, transport](int fd, const stun::TransportAddress& peer,
+                          const stun::TransportAddress& local) {
+          accept(fd, peer, local, transport);
+        },
+        [this] { server_.countRefusedConnection(); }));
   };
   for (const auto& s : sockets_.tcp) {
     listen(s, turn::Transport::Tcp);

@@ -230,7 +230,10 @@ std::optional<turn::RelaySocketId> WorkerNetwork::openTcpRelay(
 void WorkerNetwork::onPeerAccepted(evconnlistener* /*listener*/, int fd, sockaddr* address,
                                    int length, void* arg) {
   auto* r = static_cast<TcpRelay*>(arg);
-  r->backoff->succeeded();
+  if (!r->backoff->admit(fd)) {
+    r->owner->server_->countRefusedTcpPeer();
+    return;
+  }
   sockaddr_storage ss{};
   std::memcpy(&ss, address, std::min(static_cast<std::size_t>(length), sizeof ss));
   evutil_make_socket_nonblocking(fd);

@@ -53,6 +53,7 @@ class TurnServer {
   void countSlowReader() { ++core_.counters.slow_reader; }
   void countTooBig() { ++core_.counters.too_big; }
   void countRefusedConnection() { ++core_.counters.connections_refused; }
+  void countRefusedTcpPeer() { ++core_.counters.tcp_peers_refused; }
   void countTimedOutConnection() { ++core_.counters.connections_timed_out; }
   /// Bytes relayed over an RFC 6062 data connection, by direction.
   void countTcpRelayed(Transport client_transport, bool to_peer, std::size_t bytes) {
