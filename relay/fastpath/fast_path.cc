@@ -14,6 +14,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "relay/fastpath/mapped_address.h"
+
 // Generated at build time by bpftool from channel_data.bpf.o (build/generated/bpf).
 #include <channel_data.skel.h>
 
@@ -52,7 +54,7 @@ int libbpfLine(libbpf_print_level /*level*/, const char* format, va_list argumen
 }  // namespace
 
 Endpoint Endpoint::v4(std::uint32_t address, std::uint16_t port) {
-  return Endpoint{.ip = {0, 0, htonl(0xffff), address}, .port = port};
+  return Endpoint{.ip = v4Mapped(address), .port = port};
 }
 
 Endpoint Endpoint::v6(const std::uint8_t* address, std::uint16_t port) {
@@ -62,7 +64,7 @@ Endpoint Endpoint::v6(const std::uint8_t* address, std::uint16_t port) {
   return e;
 }
 
-bool Endpoint::isV4() const { return ip[0] == 0 && ip[1] == 0 && ip[2] == htonl(0xffff); }
+bool Endpoint::isV4() const { return isV4Mapped(ip); }
 
 bool Endpoint::isWildcard() const {
   return isV4() ? ip[3] == 0 : ip == std::array<std::uint32_t, 4>{};

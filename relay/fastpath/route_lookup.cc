@@ -12,6 +12,8 @@
 #include <cstddef>
 #include <cstring>
 
+#include "relay/fastpath/mapped_address.h"
+
 namespace turnpike::fastpath {
 namespace {
 
@@ -61,8 +63,9 @@ std::optional<Route> parseAnswer(const std::uint8_t* data, std::size_t size, boo
     if (attribute.rta_type == RTA_OIF && length >= 4) {
       std::memcpy(&route.ifindex, value, 4);
     } else if (attribute.rta_type == RTA_PREFSRC && v4 && length >= 4) {
-      route.source = {0, 0, htonl(0xffff), 0};
-      std::memcpy(&route.source[3], value, 4);
+      std::uint32_t source = 0;
+      std::memcpy(&source, value, 4);
+      route.source = v4Mapped(source);
     } else if (attribute.rta_type == RTA_PREFSRC && !v4 && length >= sizeof route.source) {
       std::memcpy(route.source.data(), value, sizeof route.source);
     }
@@ -101,7 +104,7 @@ std::optional<Route> RouteLookup::routeTo(const std::array<std::uint32_t, 4>& de
   if (netlink_ < 0) {
     return std::nullopt;
   }
-  const bool v4 = destination[0] == 0 && destination[1] == 0 && destination[2] == htonl(0xffff);
+  const bool v4 = isV4Mapped(destination);
   struct {
     nlmsghdr header;
     rtmsg route;
