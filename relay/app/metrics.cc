@@ -180,7 +180,7 @@ void MetricsCollector::addFastPath(std::vector<MetricFamily>& out,
   add(interfaces, static_cast<double>(stats.interfaces));
   auto installs = family("turnpike_fast_path_flow_installs_total",
                          "Channels handed to the kernel, and those it refused (they stay in "
-                         "user space).",
+                         "user space; a refused channel counts once).",
                          MetricType::Counter);
   add(installs, static_cast<double>(c.kernel_flows_installed), {{"result", "installed"}});
   add(installs, static_cast<double>(c.kernel_flows_refused), {{"result", "refused"}});

@@ -44,6 +44,9 @@ struct ChannelBinding {
   /// counts is already in the allocation's traffic.
   std::optional<std::uint32_t> kernel_flow;
   TrafficCounters kernel_counted;
+  /// The kernel path said no the last time it was asked: asked again on
+  /// each sync (the reason may pass), counted once until it says yes.
+  bool kernel_refused = false;
 };
 
 /// A relayed transport address and the socket behind it.

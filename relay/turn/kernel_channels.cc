@@ -72,9 +72,11 @@ void syncKernelChannels(Allocation& allocation, TurnCore& core, Clock::TimePoint
                                                      .expires_at = *until})) {
       c.kernel_flow = id;
       c.kernel_counted = {};
+      c.kernel_refused = false;
       ++core.kernel_flows;
       ++core.counters.kernel_flows_installed;
-    } else {
+    } else if (!c.kernel_refused) {
+      c.kernel_refused = true;
       ++core.counters.kernel_flows_refused;
     }
   }

@@ -208,6 +208,15 @@ TEST_F(KernelChannels, ARefusedChannelStaysInUserSpaceAndStillRelays) {
   std::vector<std::uint8_t> cd = {0x40, 0x01, 0x00, 0x01, 1};
   server->handleDatagram(cd, tupleFor(kClient), out);
   EXPECT_EQ(network.to_peers.size(), 1U);
+  // Refreshing the binding asks again, but the channel counts once.
+  ASSERT_EQ(bindChannel(0x4001, kPeer), 0);
+  EXPECT_EQ(server->counters().kernel_flows_refused, 1U);
+  EXPECT_TRUE(kernel.flows.empty());
+  // Once the reason passes, the next sync installs it.
+  kernel.refuse = false;
+  ASSERT_EQ(bindChannel(0x4001, kPeer), 0);
+  EXPECT_EQ(kernel.flows.size(), 1U);
+  EXPECT_EQ(server->counters().kernel_flows_installed, 1U);
 }
 
 TEST_F(KernelChannels, NoKernelNoChange) {
