@@ -231,6 +231,14 @@ dropin=$(X sed -n '/^# (systemctl edit turnpike) adds/,/^[^#]/ s/^#   //p' /lib/
   fail "no drop-in in the unit's comment: '$dropin'"
 X mkdir -p /etc/systemd/system/turnpike.service.d
 Xi sh -c 'cat > /etc/systemd/system/turnpike.service.d/fast-path.conf' <<<"$dropin"
+# For a channel below: a REST secret, and the documentation range the
+# client and peer use allowed as peers (refused by default).
+X sed -i -e 's/^  rest_secrets: \[\]$/  rest_secrets: ["systemd-test-secret"]/' \
+  -e '/^    allow_loopback: false$/{n;s|^    allow: \[\]$|    allow: ["192.0.2.0/24"]|}' \
+  /etc/turnpike/turnpike.yaml
+X grep -q 'allow: \["192.0.2.0/24"\]' /etc/turnpike/turnpike.yaml &&
+  X grep -q 'rest_secrets: \["systemd-test-secret"\]' /etc/turnpike/turnpike.yaml ||
+  fail "could not set a REST secret and a peer range in /etc/turnpike/turnpike.yaml"
 X systemctl daemon-reload
 X systemctl start turnpike || { X journalctl -u turnpike -n 20 --no-pager; fail "start with the drop-in failed"; }
 [ "$(X systemctl is-active turnpike)" = active ] || fail "not active with the drop-in"
@@ -253,6 +261,88 @@ echo "process: $st"
   $st == *"NoNewPrivs: 1"* && $st == *"Seccomp: 2"* ]] ||
   fail "the drop-in's capabilities or the sandbox are not as written"
 echo "$(grep '^info fast path: on' "$tmp/fp.log" | head -1)"
+
+echo "== a channel relayed in the kernel, under the unit's sandbox"
+# The client and the peer live in a network namespace of their own across
+# the veth pair, so ChannelData arrives on tp0 and the service must attach
+# its TC program there (rtnetlink and tc netlink under the unit's
+# RestrictAddressFamilies and syscall filter), not only load it.
+X ip netns add tpc && X ip link set tp1 netns tpc &&
+  X ip netns exec tpc ip addr add 192.0.2.20/24 dev tp1 &&
+  X ip netns exec tpc ip addr add 192.0.2.30/24 dev tp1 &&
+  X ip netns exec tpc ip link set tp1 up && X ip link set tp0 up ||
+  fail "cannot make the client's namespace"
+# The container has python3-minimal only: the client and the scrapes run
+# here, entering the container's namespaces.
+in_tpc=(timeout 60 nsenter --net="/proc/$cpid/root/run/netns/tpc")
+in_container=(timeout 30 nsenter --net="/proc/$cpid/ns/net")
+# Checksums computed on the way out, not offloaded: a datagram sent over a
+# veth with offload on arrives CHECKSUM_PARTIAL, which the program leaves to
+# user space (what comes in from a NIC is complete).
+"${in_tpc[@]}" ethtool -K tp1 tx off >/dev/null || fail "ethtool -K tp1 tx off"
+# A sample from the service's /metrics (the shipped config: 0.0.0.0:9641).
+metric() {
+  "${in_container[@]}" python3 -c 'import sys, urllib.request
+body = urllib.request.urlopen("http://127.0.0.1:9641/metrics", timeout=5).read().decode()
+print(next((l.split()[1] for l in body.splitlines() if l.startswith(sys.argv[1] + " ")), "0"))' "$1"
+}
+kernel_counts() {
+  echo "$(metric 'turnpike_fast_path_packets_total{verdict="relayed_to_peer"}')" \
+    "$(metric 'turnpike_fast_path_packets_total{verdict="relayed_to_client"}')"
+}
+before=$(kernel_counts)
+"${in_tpc[@]}" python3 - >"$tmp/channel.log" 2>&1 <<'EOF' || { cat "$tmp/channel.log"; fail "the channel did not relay"; }
+import socket, sys, time
+sys.path.insert(0, "tests/fastpath")
+from turn_udp import Client, channel_data, rest_credentials
+N, SERVER = 200, ("192.0.2.10", 3478)
+client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+client.bind(("192.0.2.20", 0))
+peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+peer.bind(("192.0.2.30", 0))
+turn = Client(client, SERVER, *rest_credentials("systemd-test-secret", "alice"))
+relayed = tuple(turn.allocate())
+turn.channel_bind(0x4000, peer.getsockname())
+
+def receive(sock, n):
+    got, deadline = [], time.monotonic() + 5
+    while len(got) < n and time.monotonic() < deadline:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            got.append(sock.recv(2048))
+        except socket.timeout:
+            break
+    return got
+
+payloads = [bytes([i]) * 160 for i in range(N)]
+for p in payloads:
+    client.sendto(channel_data(0x4000, p), SERVER)
+    time.sleep(0.001)
+at_peer = receive(peer, N)
+for p in payloads:
+    peer.sendto(p, relayed)
+    time.sleep(0.001)
+back = [d[4:] for d in receive(client, N) if d[:2] == b"\x40\x00"]
+print(f"relayed address {relayed}: the peer got {len(at_peer)}/{N}, the client {len(back)}/{N}")
+turn.refresh(0)  # deleted, so the stop below has no call to drain
+sys.exit(0 if at_peer == payloads and back == payloads else 1)
+EOF
+cat "$tmp/channel.log"
+# Workers publish their counts about once a second.
+ok=0
+for _ in $(seq 1 20); do
+  after=$(kernel_counts)
+  python3 -c 'import sys; b, a = map(float, sys.argv[1].split()), map(float, sys.argv[2].split())
+sys.exit(0 if [y - x for x, y in zip(b, a)] == [200.0, 200.0] else 1)' "$before" "$after" &&
+    { ok=1; break; }
+  sleep 0.5
+done
+echo "the kernel's relayed_to_peer and relayed_to_client: $before -> $after"
+[ $ok = 1 ] || "${in_container[@]}" python3 -c 'import urllib.request
+body = urllib.request.urlopen("http://127.0.0.1:9641/metrics", timeout=5).read().decode()
+print("\n".join(l for l in body.splitlines() if "fast_path" in l and not l.startswith("#")))'
+[ $ok = 1 ] ||
+  fail "the kernel did not relay all 200 datagrams each way (tc on tp0: $(X tc filter show dev tp0 ingress 2>&1 | head -2 | paste -sd' '))"
 X systemctl stop turnpike || fail "stop with the drop-in failed"
 [ "$(prop Result)" = success ] || fail "stop with the drop-in did not end cleanly"
 
