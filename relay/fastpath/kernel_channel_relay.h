@@ -17,8 +17,8 @@ namespace turnpike::fastpath {
 /// mutex: installs and removals are per ChannelBind, counter reads once a
 /// second; packets never come here). It finds the interfaces by asking the
 /// routing table, attaches to an interface the first time a channel uses
-/// it, and refuses channels it cannot relay (IPv6, loopback, no route):
-/// those stay in user space.
+/// it, and refuses channels it cannot relay (mixed families, loopback,
+/// link-local, no route): those stay in user space.
 class KernelChannelRelay final : public turn::KernelRelay {
  public:
   /// Loads the program; nullptr with `error` when the kernel or the
