@@ -3,8 +3,12 @@
 // the listen socket are sent from a socket of that client's own to --peer;
 // what the peer sends back goes to the client from the listen socket. No
 // parsing, no authentication, no permissions: recvmmsg in, send out.
+// With --echo each datagram goes back to its sender from the listen socket
+// instead (one sendmmsg per batch): the least a server must do to answer a
+// STUN request, the floor of `turnpike-loadgen --alloc-rate --raw`.
 //
 //   turnpike-forwarder --listen 127.0.0.1:4000 --peer 127.0.0.1:5000 --duration 60
+//   turnpike-forwarder --listen 127.0.0.1:4000 --echo --duration 60
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -45,16 +49,24 @@ int main(int argc, char** argv) {
   std::string listen_text = "127.0.0.1:4000";
   std::string peer_text;
   double duration = 60;
+  bool echo = false;
   CLI::App cli{"turnpike-forwarder: a bare UDP forwarder (the relay's lower bound)"};
   cli.add_option("--listen", listen_text, "ip:port clients send to");
-  cli.add_option("--peer", peer_text, "ip:port every datagram goes to")->required();
-  cli.add_option("--duration", duration, "seconds before exiting (bounded)");
+  auto* peer_option = cli.add_option("--peer", peer_text, "ip:port every datagram goes to");
+  cli.add_flag("--echo", echo, "answer each datagram to its sender instead (no --peer)")
+      ->excludes(peer_option);
+  cli.add_option("--duration", duration, "seconds before exiting (bounded)")
+      ->check(CLI::Range(0.1, 3600.0));
   CLI11_PARSE(cli, argc, argv);
+  if (!echo && peer_text.empty()) {
+    std::cerr << "--peer or --echo is required\n";
+    return 2;
+  }
   std::signal(SIGTERM, [](int) { g_stop = 1; });
   std::signal(SIGINT, [](int) { g_stop = 1; });
 
   const sockaddr_in listen_addr = parse(listen_text);
-  const sockaddr_in peer = parse(peer_text);
+  const sockaddr_in peer = echo ? sockaddr_in{} : parse(peer_text);
   const int front = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
   if (::bind(front, reinterpret_cast<const sockaddr*>(&listen_addr), sizeof listen_addr) != 0) {
     std::perror("bind");
@@ -80,7 +92,9 @@ int main(int argc, char** argv) {
   std::array<epoll_event, 64> events{};
   const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(duration);
   std::uint64_t forwarded = 0;
-  std::cout << "forwarding " << listen_text << " <-> " << peer_text << std::endl;
+  std::cout << (echo ? "echoing on " + listen_text
+                     : "forwarding " + listen_text + " <-> " + peer_text)
+            << std::endl;
   while (g_stop == 0 && std::chrono::steady_clock::now() < end) {
     const int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 100);
     for (int e = 0; e < n; ++e) {
@@ -96,7 +110,14 @@ int main(int argc, char** argv) {
         }
         const int got = ::recvmmsg(fd, in.data(), kBatch, MSG_DONTWAIT, nullptr);
         if (got <= 0) break;
-        if (fd == front) {
+        if (fd == front && echo) {
+          for (int k = 0; k < got; ++k) {
+            const auto i = static_cast<std::size_t>(k);
+            iov[i].iov_len = in[i].msg_len;
+          }
+          const int sent = ::sendmmsg(front, in.data(), static_cast<unsigned>(got), MSG_DONTWAIT);
+          forwarded += sent > 0 ? static_cast<std::uint64_t>(sent) : 0;
+        } else if (fd == front) {
           // Toward the peer: each client's own socket, one send each.
           for (int k = 0; k < got; ++k) {
             const auto i = static_cast<std::size_t>(k);
