@@ -30,6 +30,7 @@
 #include "relay/app/service_notify.h"
 #include "relay/app/turn_setup.h"
 #include "relay/base/clock.h"
+#include "relay/net/accept_backoff.h"
 #include "relay/net/listen_socket.h"
 #include "relay/net/socket_address.h"
 #include "relay/net/worker.h"
@@ -251,15 +252,19 @@ void raiseFileLimit(const conf::Config& config) {
   }
   const auto fds = static_cast<unsigned long long>(limit.rlim_cur);
   // Client TCP/TLS connections, relay sockets (one per UDP allocation, one
-  // per TCP peer connection), and some for listeners, stores and push.
+  // per TCP peer connection), and some for listeners, stores and push: an
+  // estimate, as those are not all open yet. What is enforced is the
+  // listeners' reserve: accepts pause kReserve descriptors short of the limit.
   constexpr unsigned long long kSpare = 256;
   const unsigned long long wanted =
       config.limits.total_connections + relayPortCount(config) + kSpare;
   const unsigned long long room = fds > kSpare ? fds - kSpare : 0;
   spdlog::info(
-      "file descriptors: {}, room for {} client connections and relay sockets together "
-      "(limits.total_connections {} plus {} relay ports wants {}); beyond it accepts pause",
-      fds, room, config.limits.total_connections, relayPortCount(config), wanted);
+      "file descriptors: {}, room for about {} client connections and relay sockets together "
+      "(about {} kept for listeners, files and stores; limits.total_connections {} plus {} "
+      "relay ports wants {}); accepts pause {} short of the limit",
+      fds, room, kSpare, config.limits.total_connections, relayPortCount(config), wanted,
+      net::AcceptBackoff::kReserve);
   if (fds < wanted) {
     spdlog::warn(
         "file descriptors: {} is below the {} limits.total_connections and relay.ports ask for; "

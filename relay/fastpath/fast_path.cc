@@ -66,9 +66,7 @@ Endpoint Endpoint::v6(const std::uint8_t* address, std::uint16_t port) {
 
 bool Endpoint::isV4() const { return isV4Mapped(ip); }
 
-bool Endpoint::isWildcard() const {
-  return isV4() ? ip[3] == 0 : ip == std::array<std::uint32_t, 4>{};
-}
+bool Endpoint::isWildcard() const { return isV4() ? ip[3] == 0 : ip == Address{}; }
 
 std::string_view verdictName(std::size_t verdict) {
   static constexpr std::string_view kNames[TP_VERDICTS] = {

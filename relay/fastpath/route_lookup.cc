@@ -100,7 +100,7 @@ bool RouteLookup::isLoopbackInterface(std::uint32_t ifindex) {
   return loopback;
 }
 
-std::optional<Route> RouteLookup::routeTo(const std::array<std::uint32_t, 4>& destination) {
+std::optional<Route> RouteLookup::routeTo(const Address& destination) {
   if (netlink_ < 0) {
     return std::nullopt;
   }
@@ -109,7 +109,7 @@ std::optional<Route> RouteLookup::routeTo(const std::array<std::uint32_t, 4>& de
     nlmsghdr header;
     rtmsg route;
     rtattr destination_attribute;
-    std::array<std::uint32_t, 4> destination;
+    Address destination;
   } request{};
   // An IPv4 question carries 4 address bytes, an IPv6 one 16.
   const std::size_t address_size = v4 ? 4 : 16;

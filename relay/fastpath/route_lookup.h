@@ -1,19 +1,19 @@
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <optional>
 #include <unordered_map>
 
+#include "relay/fastpath/mapped_address.h"
+
 namespace turnpike::fastpath {
 
-/// How the kernel would send to an address now. Addresses are four
-/// network-order words: IPv6, or IPv4-mapped (::ffff:a.b.c.d).
+/// How the kernel would send to an address now (IPv6 or IPv4-mapped).
 struct Route {
   std::uint32_t ifindex = 0;  ///< the interface it leaves by
   /// The source address it would pick, in the destination's family (all
   /// zero when the kernel named none).
-  std::array<std::uint32_t, 4> source{};
+  Address source{};
   bool loopback_interface = false;  ///< `lo`: no TC program can relay there
 };
 
@@ -31,7 +31,7 @@ class RouteLookup {
 
   /// The route to `destination`; nothing when there is none or the
   /// question failed.
-  std::optional<Route> routeTo(const std::array<std::uint32_t, 4>& destination);
+  std::optional<Route> routeTo(const Address& destination);
 
  private:
   bool isLoopbackInterface(std::uint32_t ifindex);

@@ -37,7 +37,10 @@ void AcceptBackoff::failed() {
   if (error == EAGAIN || error == EWOULDBLOCK || error == EINTR || error == ECONNABORTED) {
     return;  // nothing to wait for
   }
-  pause(fmt::format("accept failed: {}", std::strerror(error)));
+  if (!in_episode_) {
+    startEpisode(fmt::format("accept failed: {}", std::strerror(error)));
+  }
+  pause();
 }
 
 bool AcceptBackoff::admit(int fd) {
@@ -53,19 +56,23 @@ bool AcceptBackoff::admit(int fd) {
     return true;
   }
   ::close(fd);
-  pause(
-      fmt::format("descriptor {} is among the last {} below the limit of {}, kept for the "
-                  "server's own use; closed that connection",
-                  fd, kReserve, limit_));
+  if (!in_episode_) {
+    startEpisode(
+        fmt::format("descriptor {} is among the last {} below the limit of {}, kept for the "
+                    "server's own use; closed that connection",
+                    fd, kReserve, limit_));
+  }
+  pause();
   return false;
 }
 
-void AcceptBackoff::pause(const std::string& why) {
-  if (!in_episode_) {
-    spdlog::warn("{}: {}; pausing accepts (up to {} ms at a time) until it passes", what_, why,
-                 kLongestPause.count());
-    in_episode_ = true;
-  }
+void AcceptBackoff::startEpisode(const std::string& why) {
+  spdlog::warn("{}: {}; pausing accepts (up to {} ms at a time) until it passes", what_, why,
+               kLongestPause.count());
+  in_episode_ = true;
+}
+
+void AcceptBackoff::pause() {
   evconnlistener_disable(listener_);
   if (timer_) {
     return;

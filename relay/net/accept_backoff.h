@@ -45,11 +45,15 @@ class AcceptBackoff {
   static constexpr long kReserve = 16;
 
  private:
+  /// Logs why accepts pause and starts an episode; called only outside one,
+  /// so the reason is formatted once per episode, not per failed accept.
+  void startEpisode(const std::string& why);
+  /// Stops listening for pause_ and doubles it.
+  void pause();
+
   EventLoop& loop_;
   evconnlistener* listener_;
   const char* what_;
-  /// Stops listening for pause_ and doubles it; logs why once per episode.
-  void pause(const std::string& why);
   /// RLIMIT_NOFILE as last read; read again only when a descriptor nears it.
   long limit_;
   std::chrono::milliseconds pause_{kFirstPause};
